@@ -1,0 +1,29 @@
+# The two commands of README.md: `make repro` (set up, make the sample if data/ is absent, run the pipeline)
+# and `make test` (set up, run the tests). Everything installs from this repo's own files into .venv/.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Stages call `python -m stages.<name>`: put the venv first on PATH so dvc runs them with it.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup repro test sample clean-outputs
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+# The synthetic sample, only when data/ is absent (a real data set put there is never touched).
+data: | $(STAMP)
+	$(PY) -m stages.make_sample --out data
+
+sample: data
+
+repro: $(STAMP) data
+	dvc repro
+
+test: $(STAMP)
+	$(PY) -m pytest -q tests

@@ -1,0 +1,1 @@
+"""Face-attribute classification library: everything the DVC stages call lives here."""

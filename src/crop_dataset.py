@@ -1,0 +1,32 @@
+"""Torch datasets and loaders over the uint8 crop arrays written by faceCrop."""
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, get_worker_info
+
+
+class CropDataset(Dataset):
+    """crops: N x H x W x 3 uint8 (a memory-map is fine); labels: N ints or None (eval)."""
+
+    def __init__(self, crops, labels, transform):
+        self.crops, self.labels, self.transform = crops, labels, transform
+
+    def __len__(self):
+        return len(self.crops)
+
+    def __getitem__(self, i):
+        image = self.transform(image=np.asarray(self.crops[i]))["image"]
+        return image, (-1 if self.labels is None else int(self.labels[i]))
+
+
+def _seed_worker_transform(worker_id):
+    # Each worker holds a copy of the transform with the same seed: give each its own stream,
+    # derived from the loader's per-epoch generator so a run is reproducible.
+    info = get_worker_info()
+    info.dataset.transform.set_random_seed(torch.initial_seed() % 2**32)
+
+
+def make_loader(dataset, batch_size, num_workers, shuffle=False, sampler=None, generator=None, drop_last=False):
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+        generator=generator, num_workers=num_workers, drop_last=drop_last,
+        pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker_transform if num_workers else None)

@@ -1,0 +1,62 @@
+"""Face detectors by name. Each takes a list of HxWx3 uint8 RGB images and returns one
+(box, score) per image: box = (x1, y1, x2, y2) in that image's pixels, or None when no face."""
+import cv2
+import numpy as np
+
+
+class MtcnnDetector:
+    """facenet-pytorch's MTCNN (weights ship inside the wheel: no download).
+
+    The image pyramid is the cost on CPU, not the batch size, so detection runs on a copy scaled by
+    `detect_scale` with `min_face_size` in full-size pixels; boxes are scaled back."""
+
+    def __init__(self, min_face_size=40, detect_scale=0.5, thresholds=(0.6, 0.7, 0.7), device=None):
+        import torch
+        from facenet_pytorch import MTCNN
+
+        if not 0 < detect_scale <= 1:
+            raise ValueError(f"face_crop.detect_scale must be in (0, 1], got {detect_scale}")
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.scale = detect_scale
+        # MTCNN's smallest face is counted in the pixels of the image it sees (the scaled copy).
+        self.mtcnn = MTCNN(keep_all=True, select_largest=False, device=device, post_process=False,
+                           min_face_size=max(12, round(min_face_size * detect_scale)),
+                           thresholds=list(thresholds))
+
+    def detect(self, images):
+        results = [(None, float("nan"))] * len(images)
+        # MTCNN batches need one image size: group by shape (real sets are nearly all 384x512).
+        by_shape = {}
+        for i, image in enumerate(images):
+            by_shape.setdefault(image.shape, []).append(i)
+        for shape, indices in by_shape.items():
+            batch = np.stack([self._scaled(images[i]) for i in indices])
+            boxes, probs = self.mtcnn.detect(batch)
+            for i, image_boxes, image_probs in zip(indices, boxes, probs):
+                if image_boxes is None:
+                    continue
+                best = int(np.argmax(image_probs))  # sorted by probability already; argmax is explicit
+                results[i] = (tuple(float(v) / self.scale for v in image_boxes[best]), float(image_probs[best]))
+        return results
+
+    def _scaled(self, image):
+        if self.scale == 1:
+            return image
+        h, w = image.shape[:2]
+        return cv2.resize(image, (round(w * self.scale), round(h * self.scale)), interpolation=cv2.INTER_AREA)
+
+
+class CenterDetector:
+    """No detection: every image falls through to the centre crop."""
+
+    def detect(self, images):
+        return [(None, float("nan"))] * len(images)
+
+
+DETECTORS = {"mtcnn": MtcnnDetector, "center": CenterDetector}
+
+
+def build_detector(name, **kwargs):
+    if name not in DETECTORS:
+        raise ValueError(f"face_crop.detector: unknown detector {name!r}; valid: {sorted(DETECTORS)}")
+    return DETECTORS[name](**kwargs) if name == "mtcnn" else DETECTORS[name]()

@@ -1,0 +1,21 @@
+"""Person-grouped stratified k-fold: the person folder is the unit, so no face is in two folds."""
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+
+def person_folds(table, k, seed):
+    """table: one row per image with columns person, gender, age_band.
+    Returns a DataFrame (person, fold) with one row per person, sorted by person.
+
+    Stratified on the person's gender x age band (mask state is the same mix for everyone)."""
+    if k < 2:
+        raise ValueError(f"split.k must be at least 2, got {k}")
+    persons = table.drop_duplicates("person").sort_values("person").reset_index(drop=True)
+    if len(persons) < k:
+        raise ValueError(f"split.k = {k} folds but only {len(persons)} persons")
+    strata = persons["gender"] * 3 + persons["age_band"]
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    fold = pd.Series(-1, index=persons.index)
+    for number, (_, val_idx) in enumerate(splitter.split(persons, strata, groups=persons["person"])):
+        fold.iloc[val_idx] = number
+    return pd.DataFrame({"person": persons["person"], "fold": fold.astype(int)})

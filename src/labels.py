@@ -1,0 +1,41 @@
+"""The 18-class label scheme: mask state x gender x age band.
+
+class = mask * 6 + gender * 3 + age_band, as in the competition.
+"""
+import numpy as np
+
+NUM_CLASSES = 18
+NUM_MASK, NUM_GENDER, NUM_AGE = 3, 2, 3
+
+# File stem -> mask state. mask1..mask5 are worn correctly.
+MASK_BY_STEM = {
+    **{f"mask{i}": 0 for i in range(1, 6)},
+    "incorrect_mask": 1,
+    "normal": 2,
+}
+MASK_NAMES = ("wear", "incorrect", "not_wear")
+GENDER_BY_NAME = {"male": 0, "female": 1}
+GENDER_NAMES = ("male", "female")
+AGE_NAMES = ("<30", "30-59", ">=60")
+
+
+def age_band(age, bins=(30, 60)):
+    """Age (int or array) -> band 0/1/2. bins are the lower edges of bands 1 and 2."""
+    if len(bins) != 2 or not bins[0] < bins[1]:
+        raise ValueError(f"age bins must be two increasing ages, got {list(bins)}")
+    return np.digitize(age, bins)
+
+
+def encode_class(mask, gender, age):
+    """(mask, gender, age band) -> class index 0..17; works on ints and arrays."""
+    return mask * 6 + gender * 3 + age
+
+
+def decode_class(label):
+    """class index 0..17 -> (mask, gender, age band); works on ints and arrays."""
+    return label // 6, (label // 3) % 2, label % 3
+
+
+def class_name(label):
+    mask, gender, age = decode_class(int(label))
+    return f"{MASK_NAMES[mask]}/{GENDER_NAMES[gender]}/{AGE_NAMES[age]}"

@@ -1,0 +1,1 @@
+"""Synthetic face-photo sample in the layout of the real competition data."""

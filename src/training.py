@@ -1,0 +1,180 @@
+"""The one training function: train@fold, the tune trials and the tests all call train_model.
+
+Every epoch's randomness (shuffle, sampler, augmentation, dropout) is derived from (seed, epoch),
+so a run resumed from its last checkpoint ends exactly where an uninterrupted run would (CPU)."""
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from src.atomic import save_torch
+from src.crop_dataset import CropDataset, make_loader
+from src.inference import autocast, predict_probs
+from src.labels import NUM_CLASSES
+from src.losses import build_loss
+from src.metrics import score
+from src.models import build_model
+from src.optim import build_optimizer, build_scheduler
+from src.samplers import build_sampler
+from src.transforms import build_transform
+
+
+@dataclass
+class TrainResult:
+    best_state: dict          # model state_dict of the epoch with the best validation macro F1
+    best_f1: float
+    best_epoch: int
+    val_probs: np.ndarray     # validation probabilities of that epoch (the fold's out-of-fold probs)
+    epochs_run: int
+    history: list = field(default_factory=list)
+
+
+def pick_device(name="auto"):
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_workers(value, device):
+    """'auto': no worker processes on CPU (they would compete with torch's threads), 8 on GPU."""
+    if value == "auto":
+        return 8 if device.type == "cuda" else 0
+    return int(value)
+
+
+def checkpoint_payload(cfg, model_state):
+    """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
+    return {"model": cfg["model"], "num_classes": NUM_CLASSES, "state_dict": model_state,
+            "mean": list(cfg["mean"]), "std": list(cfg["std"])}
+
+
+def load_fold_model(path, device):
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    model = build_model(checkpoint["model"], num_classes=checkpoint["num_classes"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval(), checkpoint
+
+
+def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None):
+    """Train one model on (train_x, train_y) and select the epoch by validation macro F1.
+
+    cfg: the params.yaml `train` block. *_x: N x H x W x 3 uint8 crops, *_y: class labels.
+    on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
+    resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present."""
+    device = device or pick_device(cfg.get("device", "auto"))
+    workers = resolve_workers(cfg.get("num_workers", "auto"), device)
+    torch.manual_seed(seed)
+    model = build_model(cfg["model"], NUM_CLASSES, cfg.get("pretrained", ""), cfg.get("drop_rate", 0.0)).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    class_counts = np.bincount(train_y, minlength=NUM_CLASSES)
+    loss_fn = build_loss(cfg["loss"], class_counts).to(device)
+    optimizer = build_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
+    steps_per_epoch = max(1, len(train_x) // cfg["batch_size"])
+    scheduler, step_per = build_scheduler(cfg["scheduler"], optimizer, cfg["epochs"], steps_per_epoch)
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+
+    train_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=True)
+    eval_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=False)
+    sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
+    generator = torch.Generator()
+    loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
+                         sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
+
+    fingerprint = run_fingerprint(cfg, seed, train_x, train_y, val_y)
+    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
+             "bad_epochs": 0, "history": [], "fingerprint": fingerprint}
+    if resume_path and Path(resume_path).exists():
+        state = _restore(resume_path, fingerprint, model, optimizer, scheduler, scaler) or state
+
+    for epoch in range(state["epoch"], cfg["epochs"]):
+        if state["bad_epochs"] >= cfg["patience"]:
+            break
+        epoch_seed = seed * 1000 + epoch
+        torch.manual_seed(epoch_seed)
+        generator.manual_seed(epoch_seed)
+        if sampler is not None:
+            sampler.generator.manual_seed(epoch_seed)
+        train_tf.set_random_seed(epoch_seed)
+        loss_fn.set_epoch(epoch)
+        train_loss = _train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
+                                  scaler, device)
+        if scheduler is not None and step_per == "epoch":
+            scheduler.step()
+        val_probs = predict_probs(model, val_x, eval_tf, cfg["batch_size"] * 2, device, num_workers=workers)
+        metrics = {"train_loss": train_loss, **_val_metrics(val_y, val_probs),
+                   "lr": optimizer.param_groups[0]["lr"]}
+        improved = metrics["f1"] > state["best_f1"]
+        if improved:
+            state.update(best_f1=metrics["f1"], best_epoch=epoch, bad_epochs=0, best_probs=torch.from_numpy(val_probs),
+                         best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch + 1
+        state["history"].append(metrics)
+        if resume_path:
+            _save(resume_path, state, model, optimizer, scheduler, scaler)
+        if on_epoch:
+            on_epoch(epoch, metrics, improved)
+    return TrainResult(state["best_state"], state["best_f1"], state["best_epoch"], state["best_probs"].numpy(),
+                       state["epoch"], state["history"])
+
+
+def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device):
+    model.train()
+    total, count = 0.0, 0
+    for images, labels in loader:
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        if device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(device):
+            loss = loss_fn(model(images).float(), labels)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss.item()} (lower train.lr or check the data)")
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if batch_scheduler is not None:
+            batch_scheduler.step()
+        total += loss.item() * len(labels)
+        count += len(labels)
+    return total / max(count, 1)
+
+
+def _val_metrics(val_y, val_probs):
+    val_y = np.asarray(val_y)
+    nll = -np.log(np.clip(val_probs[np.arange(len(val_y)), val_y], 1e-12, None)).mean()
+    return {"val_loss": float(nll), **score(val_y, val_probs.argmax(1))}
+
+
+def _save(path, state, model, optimizer, scheduler, scaler):
+    save_torch(path, {"state": state, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "scheduler": scheduler.state_dict() if scheduler else None, "scaler": scaler.state_dict()})
+
+
+def run_fingerprint(cfg, seed, train_x, train_y, val_y):
+    """Identifies a run: a checkpoint is resumed only by a run with the same config, seed and data.
+    The crops enter through a strided sample (any crop param change alters every crop)."""
+    digest = hashlib.sha256(json.dumps({"cfg": cfg, "seed": seed, "shape": list(train_x.shape),
+                                        "train": np.asarray(train_y).tolist(),
+                                        "val": np.asarray(val_y).tolist()}, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(train_x[:: max(1, len(train_x) // 64)]).tobytes())
+    return digest.hexdigest()
+
+
+def _restore(path, fingerprint, model, optimizer, scheduler, scaler):
+    """Load a last-epoch checkpoint; None when it belongs to another run (other params or data)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if checkpoint["state"].get("fingerprint") != fingerprint:
+        return None
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    if scheduler is not None and checkpoint["scheduler"] is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
+    scaler.load_state_dict(checkpoint["scaler"])
+    return copy.copy(checkpoint["state"])

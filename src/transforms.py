@@ -1,0 +1,80 @@
+"""Augmentation factory: a list of {"name": <albumentations class>, **arguments} -> A.Compose.
+
+Normalize and ToTensorV2 are always appended, so the output "image" is a float CHW tensor.
+Inputs are face crops already at training size; every augmentation here keeps that size.
+"""
+import difflib
+import inspect
+
+import albumentations as A
+from albumentations.core.transforms_interface import BasicTransform
+from albumentations.pytorch import ToTensorV2
+
+# The mask-competition "AlbuAugmentation" recipe in albumentations-2 argument names.
+# Lists, not tuples, so that it equals the same recipe read back from params.yaml.
+DEFAULT_AUGMENT = [
+    {"name": "HorizontalFlip", "p": 0.5},
+    # replaces the deprecated ShiftScaleRotate; border_mode 4 = cv2.BORDER_REFLECT_101, its old default
+    {"name": "Affine", "translate_percent": [-0.1, 0.1], "scale": [0.9, 1.1], "rotate": [-10, 10],
+     "border_mode": 4, "p": 0.5},
+    {"name": "RandomBrightnessContrast", "brightness_limit": 0.2, "contrast_limit": 0.2, "p": 0.5},
+    {"name": "HueSaturationValue", "hue_shift_limit": 20, "sat_shift_limit": 30, "val_shift_limit": 20,
+     "p": 0.5},
+    # std as a fraction of 255; var_limit is silently ignored by albumentations 2
+    {"name": "GaussNoise", "std_range": [0.02, 0.08], "p": 0.3},
+]
+
+_BASES = {"BasicTransform", "DualTransform", "ImageOnlyTransform", "Transform3D"}
+_APPENDED = {"Normalize", "ToTensorV2"}  # always added at the end; twice would normalise twice
+TRANSFORMS = {name: cls for name, cls in vars(A).items()
+              if isinstance(cls, type) and issubclass(cls, BasicTransform)
+              and name not in _BASES | _APPENDED}
+
+
+def _arguments(cls) -> list[str]:
+    return [p for p in inspect.signature(cls.__init__).parameters
+            if p not in ("self", "strict", "args", "kwargs")]
+
+
+def _explain(error: ValueError) -> str:
+    """One line per bad argument instead of pydantic's multi-line dump of every union branch."""
+    cause = error.__cause__
+    if not hasattr(cause, "errors"):
+        return str(error)
+    first = {}
+    for e in cause.errors(include_url=False):
+        first.setdefault(e["loc"][0] if e["loc"] else "?", f"{e['msg']} (got {e['input']!r})")
+    return "; ".join(f"{field}: {msg}" for field, msg in first.items())
+
+
+def build_one(item: dict) -> BasicTransform:
+    if not isinstance(item, dict) or "name" not in item:
+        raise ValueError(f"train.augment: each entry needs a 'name', got {item!r}")
+    kwargs = dict(item)
+    name = kwargs.pop("name")
+    if name in _APPENDED:
+        raise ValueError(f"train.augment: {name} is appended automatically; remove it from the list")
+    if name not in TRANSFORMS:
+        close = difflib.get_close_matches(str(name), TRANSFORMS, n=5, cutoff=0.5)
+        raise ValueError(f"train.augment: unknown albumentations transform {name!r}; close matches: "
+                         f"{close}; valid names: {sorted(TRANSFORMS)}")
+    cls = TRANSFORMS[name]
+    accepted = _arguments(cls)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:  # albumentations 2 only warns and then uses its default, which hides config mistakes
+        raise ValueError(f"train.augment: {name} does not accept argument(s) {unknown}; accepted: {accepted}")
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"train.augment: {name}: bad argument(s): {_explain(e)}") from e
+
+
+def build_transform(spec: list[dict], mean, std, train: bool) -> A.Compose:
+    """Train: augmentations + Normalize + ToTensorV2. Eval: Normalize + ToTensorV2 only.
+
+    mean/std are per-channel in [0, 1] units (as for torchvision); pixels are divided by 255 first.
+    The spec is validated in both cases so a bad config fails before any training starts.
+    """
+    augment = [build_one(item) for item in spec or []]
+    final = [A.Normalize(mean=tuple(mean), std=tuple(std), max_pixel_value=255.0), ToTensorV2()]
+    return A.Compose((augment if train else []) + final)

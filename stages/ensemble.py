@@ -1,0 +1,50 @@
+"""ensemble stage: the honest cross-validation estimate of the fold ensemble.
+
+Each fold model predicts its own held-out persons (with the TTA views of ensemble.tta); the
+out-of-fold predictions give the CV macro F1 / accuracy / per-head F1 (metrics/cv.json), per-fold
+F1, per-class F1 (ensemble/per_class_f1.csv) and the per-image predictions behind the confusion
+matrix plot (ensemble/oof_predictions.csv). Params: train.folds, ensemble.*."""
+import argparse
+
+import numpy as np
+import pandas as pd
+
+from src.atomic import write_csv, write_json, write_npy
+from src.ensemble import load_fold_models, oof_report, out_of_fold_probs
+from src.manifest import read_manifest
+from src.metrics import score
+from src.params import load_params
+from src.training import pick_device
+from stages import paths
+
+
+def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    params = load_params(paths.PARAMS)
+    cfg, folds = params["ensemble"], params["train"]["folds"]
+    device = pick_device()
+    table = read_manifest(paths.TRAIN_MANIFEST)
+    person_fold = pd.read_csv(paths.PERSON_FOLDS, dtype={"person": str}).set_index("person")["fold"]
+    fold_of = table["person"].map(person_fold).to_numpy()
+    rows = [np.flatnonzero(fold_of == fold) for fold in folds]
+    loaded = load_fold_models([paths.fold_dir(fold) / "model.pt" for fold in folds], device)
+    crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
+    probs = out_of_fold_probs(loaded, rows, crops, cfg["batch_size"], device, cfg["tta"])
+
+    # Only the trained folds' persons have out-of-fold predictions (all of them with the default folds).
+    scored = np.concatenate(rows)
+    labels = table["label"].to_numpy()
+    metrics, per_class, predictions, _ = oof_report(labels[scored], probs[scored], table["path"].to_numpy()[scored])
+    metrics["folds"] = {str(fold): score(labels[r], probs[r].argmax(1))["f1"] for fold, r in zip(folds, rows)}
+    metrics["images"] = int(len(scored))
+    write_json(paths.METRICS / "cv.json", metrics)
+    write_csv(paths.ENSEMBLE / "per_class_f1.csv", per_class)
+    write_csv(paths.ENSEMBLE / "oof_predictions.csv", predictions)
+    write_npy(paths.ENSEMBLE / "oof_probs.npy", probs)
+    print(f"ensemble: out-of-fold macro F1 {metrics['f1']:.4f}, accuracy {metrics['accuracy']:.4f} over "
+          f"{len(scored)} images of folds {folds} (tta {cfg['tta'] or 'none'}); "
+          f"per-head F1 mask {metrics['f1_mask']:.3f} gender {metrics['f1_gender']:.3f} age {metrics['f1_age']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

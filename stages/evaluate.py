@@ -1,0 +1,38 @@
+"""evaluate stage: score the submission against the true eval labels, when they exist.
+
+The synthetic sample ships them (data/sample_truth/eval_labels.csv: ImageID,ans); real competition
+data does not, and then this stage says so and writes {"labelled": false} instead of a score.
+Writes metrics/eval.json. Params: evaluate.labels."""
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from src.atomic import write_json
+from src.metrics import score
+from src.params import load_params
+from stages import paths
+
+
+def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    labels_file = Path(load_params(paths.PARAMS)["evaluate"]["labels"])
+    submission = pd.read_csv(paths.SUBMISSION / "submission.csv", dtype={"ImageID": str})
+    if not labels_file.exists():
+        write_json(paths.METRICS / "eval.json", {"labelled": False})
+        print(f"evaluate: no true labels at {labels_file} (expected for real competition data): nothing scored")
+        return
+    truth = pd.read_csv(labels_file, dtype={"ImageID": str})
+    merged = submission.merge(truth[["ImageID", "ans"]], on="ImageID", how="left", suffixes=("", "_true"),
+                              validate="one_to_one")
+    if merged["ans_true"].isna().any():
+        missing = merged.loc[merged["ans_true"].isna(), "ImageID"].tolist()
+        raise ValueError(f"{labels_file}: no true label for {len(missing)} submission rows, e.g. {missing[:3]}")
+    metrics = {"labelled": True, "images": len(merged),
+               **score(merged["ans_true"].astype(int).to_numpy(), merged["ans"].to_numpy())}
+    write_json(paths.METRICS / "eval.json", metrics)
+    print(f"evaluate: eval macro F1 {metrics['f1']:.4f}, accuracy {metrics['accuracy']:.4f} on {len(merged)} images")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""predict stage: soft vote of the fold models (with ensemble.tta) on every eval image.
+
+Reads crops/eval.{npy,csv} and models/fold_<k>/model.pt for k in train.folds. Writes
+submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
+submission/eval_probs.npy. Params: train.folds, ensemble.tta, predict.batch_size."""
+import argparse
+
+import numpy as np
+import pandas as pd
+
+from src.atomic import write_csv, write_npy
+from src.data.eval_table import read_eval_table
+from src.ensemble import load_fold_models, soft_vote
+from src.manifest import read_manifest
+from src.params import load_params
+from src.training import pick_device
+from stages import paths
+
+
+def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    params = load_params(paths.PARAMS)
+    folds, tta = params["train"]["folds"], params["ensemble"]["tta"]
+    device = pick_device()
+    info = read_eval_table(paths.DATA)
+    manifest = read_manifest(paths.EVAL_MANIFEST)
+    # Every info.csv row must have its crop, in the same order: no row is ever dropped.
+    if manifest["image_id"].tolist() != info["image_id"].tolist():
+        missing = sorted(set(info["image_id"]) - set(manifest["image_id"]))
+        raise ValueError(f"{paths.EVAL_MANIFEST} does not match data/eval/info.csv row for row "
+                         f"(missing {missing[:5]}); rerun faceCrop")
+    crops = np.load(paths.EVAL_CROPS, mmap_mode="r")
+    loaded = load_fold_models([paths.fold_dir(fold) / "model.pt" for fold in folds], device)
+    probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta)
+    if len(probs) != len(info) or not np.isfinite(probs).all():
+        raise RuntimeError(f"predict: got {len(probs)} finite predictions for {len(info)} eval images")
+    submission = pd.DataFrame({"ImageID": info["image_id"], "ans": probs.argmax(1)})
+    write_csv(paths.SUBMISSION / "submission.csv", submission)
+    write_npy(paths.SUBMISSION / "eval_probs.npy", probs)
+    counts = np.bincount(submission["ans"], minlength=probs.shape[1])
+    print(f"predict: {len(submission)} rows -> {paths.SUBMISSION / 'submission.csv'} "
+          f"({len(folds)} fold models, tta {tta or 'none'}); predicted class counts {counts.tolist()}")
+
+
+if __name__ == "__main__":
+    main()

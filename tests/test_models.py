@@ -1,0 +1,66 @@
+import socket
+
+import pytest
+import timm
+import torch
+
+from src.models import build_model
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted in a test")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.mark.parametrize("name", ["mobilenetv3_small_100", "resnet18"])
+def test_forward_shape(name, no_network):
+    model = build_model(name).eval()  # 18 classes by default
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 128, 96)).shape == (2, 18)
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_local_weights_load_backbone_and_fresh_head(tmp_path, no_network, suffix):
+    source = timm.create_model("resnet18", num_classes=5)
+    path = tmp_path / f"weights{suffix}"
+    if suffix == ".safetensors":
+        from safetensors.torch import save_file
+        save_file(source.state_dict(), str(path))
+    else:
+        torch.save({"state_dict": source.state_dict(), "epoch": 3}, path)  # a checkpoint dict
+    model = build_model("resnet18", num_classes=18, pretrained=str(path))
+    assert torch.equal(model.conv1.weight, source.conv1.weight)
+    assert torch.equal(model.layer4[1].bn2.running_var, source.layer4[1].bn2.running_var)
+    assert model.fc.out_features == 18
+
+
+def test_same_head_is_loaded_too(tmp_path):
+    source = timm.create_model("mobilenetv3_small_100", num_classes=18)
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    model = build_model("mobilenetv3_small_100", pretrained=str(tmp_path / "w.pt"))
+    assert torch.equal(model.classifier.weight, source.classifier.weight)
+
+
+def test_weights_of_another_architecture_fail(tmp_path):
+    torch.save(timm.create_model("resnet18").state_dict(), tmp_path / "w.pth")
+    with pytest.raises(ValueError, match="train.pretrained.*does not fit"):
+        build_model("mobilenetv3_small_100", pretrained=str(tmp_path / "w.pth"))
+
+
+def test_pickled_module_is_refused(tmp_path):
+    torch.save(timm.create_model("resnet18"), tmp_path / "w.pth")  # whole module, not weights
+    with pytest.raises(Exception, match="weights_only"):
+        build_model("resnet18", pretrained=str(tmp_path / "w.pth"))
+
+
+def test_unknown_model_names_close_matches():
+    with pytest.raises(ValueError, match=r"train\.model.*'resnet181'.*resnet18"):
+        build_model("resnet181")
+
+
+def test_missing_weights_file():
+    with pytest.raises(FileNotFoundError, match=r"train\.pretrained.*nowhere\.pth"):
+        build_model("resnet18", pretrained="/nowhere.pth")
