@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Stages call `python -m stages.<name>`: put the venv first on PATH so dvc runs them with it.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup repro test sample clean-outputs
+.PHONY: setup repro tune test sample
 
 setup: $(STAMP)
 
@@ -22,8 +22,13 @@ data: | $(STAMP)
 
 sample: data
 
+# The main pipeline up to the scored submission. The tune stage is run on demand (`make tune`):
+# it depends on the train block, so it would otherwise rerun with every training experiment.
 repro: $(STAMP) data
-	dvc repro
+	dvc repro evaluate
+
+tune: $(STAMP) data
+	dvc repro tune
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests

@@ -11,12 +11,16 @@ import torch
 from timm.models import load_state_dict
 
 
-def build_model(name: str, num_classes: int = 18, pretrained: str = "",
-                drop_rate: float = 0.0) -> torch.nn.Module:
+def check_model_name(name: str) -> None:
     if not timm.is_model(name):
         close = difflib.get_close_matches(name, timm.list_models(), n=5, cutoff=0.6)
         raise ValueError(f"train.model: unknown timm model {name!r}; close matches: {close} "
                          f"(full list: timm.list_models())")
+
+
+def build_model(name: str, num_classes: int = 18, pretrained: str = "",
+                drop_rate: float = 0.0) -> torch.nn.Module:
+    check_model_name(name)
     if pretrained and not os.path.isfile(pretrained):
         raise FileNotFoundError(f"train.pretrained: weights file not found: {pretrained!r}")
     # pretrained=False: timm builds the architecture only and never reaches the network.

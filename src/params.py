@@ -1,10 +1,69 @@
-"""Read params.yaml (safe_load only) and hand each stage its block."""
+"""Read params.yaml (safe_load only) and check all of it before any work starts: unknown keys
+(typos such as `trian.lr`), wrong types, out-of-range values and unknown names fail at once with
+the key, the value and what was expected."""
+import difflib
 from pathlib import Path
 
 import yaml
 
+from src.param_checks import (either, increasing, integer, list_of, mapping, number, one_of, text)
 
-def load_params(path="params.yaml"):
+# Dotted key -> check. A mapping-valued key listed here (train.loss, tune.space) is one leaf:
+# its contents are checked by the factory that reads it.
+RULES = {
+    "seed": integer(0),
+    "data.age_bins": increasing(list_of(integer(1, 150), length=2)),
+    "data.on_bad_image": one_of("error", "skip"),
+    "face_crop.detector": text,
+    "face_crop.min_face_size": integer(12),
+    "face_crop.detect_scale": number(0, 1, low_open=True),
+    "face_crop.batch_size": integer(1),
+    "face_crop.retry_thresholds": either(list_of(number(0, 1), length=0), list_of(number(0, 1), length=3)),
+    "face_crop.prior_fallback": one_of(True, False),
+    "face_crop.margin": number(0, 2),
+    "face_crop.size": list_of(integer(16, 2048), length=2),
+    "face_crop.center_size": list_of(integer(16, 4096), length=2),
+    "split.k": integer(2),
+    "split.seed": integer(0),
+    "train.folds": list_of(integer(0), unique=True),
+    "train.model": text,
+    "train.pretrained": text,
+    "train.drop_rate": number(0, 1, high_open=True),
+    "train.epochs": integer(1),
+    "train.patience": integer(1),
+    "train.batch_size": integer(1),
+    "train.lr": number(0, low_open=True),
+    "train.optimizer": mapping,
+    "train.scheduler": mapping,
+    "train.loss": mapping,
+    "train.sampler": text,
+    "train.num_workers": either(one_of("auto"), integer(0)),
+    "train.device": either(one_of("auto", "cpu"), text),
+    "train.mean": list_of(number(0, 1), length=3),
+    "train.std": list_of(number(0, 1, low_open=True), length=3),
+    "train.augment": list_of(mapping),
+    "ensemble.tta": list_of(text, unique=True),
+    "ensemble.batch_size": integer(1),
+    "predict.batch_size": integer(1),
+    "evaluate.labels": text,
+    "tune.fold": integer(0),
+    "tune.num_samples": integer(1),
+    "tune.max_concurrent": integer(1),
+    "tune.seed": integer(0),
+    "tune.n_initial_points": integer(1),
+    "tune.grace_period": integer(1),
+    "tune.max_t": integer(1),
+    "tune.reduction_factor": number(1, low_open=True),
+    "tune.cpus_per_trial": number(0, low_open=True),
+    "tune.gpus_per_trial": number(0),
+    "tune.resume": one_of(True, False),
+    "tune.address": text,
+    "tune.space": lambda value: None if isinstance(value, dict) and value else "a non-empty mapping",
+}
+OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate"}
+
+
+def load_params(path="params.yaml", check=True):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: params file not found (run from the repository root)")
@@ -12,4 +71,78 @@ def load_params(path="params.yaml"):
         params = yaml.safe_load(f)
     if not isinstance(params, dict):
         raise ValueError(f"{path}: expected a mapping of stage blocks, got {type(params).__name__}")
+    if check:
+        check_params(params, path)
     return params
+
+
+def flatten(params, prefix=""):
+    """{'train': {'lr': 1}} -> {'train.lr': 1}, stopping at the leaves RULES names."""
+    flat = {}
+    for key, value in params.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted not in RULES:
+            flat.update(flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def check_params(params, path="params.yaml"):
+    """Raise ValueError naming every problem: key, value, and what was expected."""
+    flat = flatten(params)
+    problems = []
+    for key, value in flat.items():
+        if key not in RULES:
+            close = difflib.get_close_matches(key, RULES, n=3, cutoff=0.6)
+            problems.append(f"unknown key {key!r}" + (f"; did you mean {close}?" if close else ""))
+        else:
+            expected = RULES[key](value)
+            if expected:
+                problems.append(f"{key} = {value!r}: expected {expected}")
+    blocks = {key.split(".")[0] for key in flat}
+    for key in RULES:
+        if key not in flat and key not in OPTIONAL and key.split(".")[0] in blocks | {"seed"}:
+            problems.append(f"missing key {key!r}")
+    if not problems:
+        problems = _cross_checks(params)
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    _check_names(params)
+
+
+def _cross_checks(params):
+    k = params["split"]["k"]
+    problems = [f"train.folds: fold {fold} is outside 0..{k - 1} (split.k = {k})"
+                for fold in params["train"]["folds"] if fold >= k]
+    if "tune" in params and params["tune"]["fold"] >= k:
+        problems.append(f"tune.fold = {params['tune']['fold']}: outside 0..{k - 1} (split.k = {k})")
+    if not params["train"]["folds"]:
+        problems.append("train.folds: at least one fold is needed")
+    return problems
+
+
+def _check_names(params):
+    """Names are checked by the factories that use them, so the valid lists live in one place."""
+    import numpy as np
+    import torch
+
+    from src.face_crop.detectors import DETECTORS
+    from src.inference import check_tta
+    from src.losses import build_loss
+    from src.models import check_model_name
+    from src.optim import build_optimizer, build_scheduler
+    from src.samplers import build_sampler
+    from src.transforms import build_transform
+
+    train = params["train"]
+    if params["face_crop"]["detector"] not in DETECTORS:
+        raise ValueError(f"face_crop.detector: unknown detector {params['face_crop']['detector']!r}; "
+                         f"valid: {sorted(DETECTORS)}")
+    check_model_name(train["model"])
+    build_loss(train["loss"], np.ones(18))
+    optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
+    build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)
+    build_sampler(train["sampler"], np.arange(18), 0)
+    build_transform(train["augment"], train["mean"], train["std"], train=True)
+    check_tta(params["ensemble"]["tta"])

@@ -1,9 +1,10 @@
-"""ensemble stage: the honest cross-validation estimate of the fold ensemble.
+"""ensemble stage: define the fold ensemble and give its honest cross-validation estimate.
 
 Each fold model predicts its own held-out persons (with the TTA views of ensemble.tta); the
 out-of-fold predictions give the CV macro F1 / accuracy / per-head F1 (metrics/cv.json), per-fold
 F1, per-class F1 (ensemble/per_class_f1.csv) and the per-image predictions behind the confusion
-matrix plot (ensemble/oof_predictions.csv). Params: train.folds, ensemble.*."""
+matrix plot (ensemble/oof_predictions.csv). ensemble/members.json lists the models and TTA views
+that predict soft-votes. Params: train.folds, ensemble.*."""
 import argparse
 
 import numpy as np
@@ -41,6 +42,9 @@ def main():
     write_csv(paths.ENSEMBLE / "per_class_f1.csv", per_class)
     write_csv(paths.ENSEMBLE / "oof_predictions.csv", predictions)
     write_npy(paths.ENSEMBLE / "oof_probs.npy", probs)
+    write_json(paths.ENSEMBLE_MEMBERS, {"models": [str(paths.fold_dir(fold) / "model.pt") for fold in folds],
+                                        "fold_f1": [metrics["folds"][str(fold)] for fold in folds],
+                                        "tta": list(cfg["tta"])})
     print(f"ensemble: out-of-fold macro F1 {metrics['f1']:.4f}, accuracy {metrics['accuracy']:.4f} over "
           f"{len(scored)} images of folds {folds} (tta {cfg['tta'] or 'none'}); "
           f"per-head F1 mask {metrics['f1_mask']:.3f} gender {metrics['f1_gender']:.3f} age {metrics['f1_age']:.3f}")

@@ -11,17 +11,18 @@ import pandas as pd
 from src.atomic import write_csv, write_json
 from src.data.eval_table import read_eval_table
 from src.data.train_table import read_train_table
+from src.face_crop.boxes import SOURCES, prior_region
 from src.face_crop.crop_images import crop_faces
 from src.face_crop.detectors import build_detector
 from src.params import load_params
 from stages import paths
 
 
-def crop_split(name, table, groups, detector, cfg, on_bad_image):
+def crop_split(name, table, groups, detector, cfg, on_bad_image, prior=None):
     manifest, skipped = crop_faces(
         paths.DATA, table["path"].tolist(), groups, detector, paths.CROPS / f"{name}.npy",
         size=cfg["size"], margin=cfg["margin"], center_size=cfg["center_size"],
-        chunk_size=cfg["batch_size"], on_bad_image=on_bad_image, desc=f"faceCrop {name}")
+        chunk_size=cfg["batch_size"], on_bad_image=on_bad_image, prior=prior, desc=f"faceCrop {name}")
     rows = table.iloc[manifest.pop("row")].reset_index(drop=True)
     return pd.concat([rows, manifest], axis=1), skipped
 
@@ -33,12 +34,16 @@ def main():
     started = time.time()
     train_table, skipped = read_train_table(paths.DATA, data_cfg["age_bins"], data_cfg["on_bad_image"])
     eval_table = read_eval_table(paths.DATA)
-    detector = build_detector(cfg["detector"], min_face_size=cfg["min_face_size"], detect_scale=cfg["detect_scale"])
+    detector = build_detector(cfg["detector"], min_face_size=cfg["min_face_size"], detect_scale=cfg["detect_scale"],
+                              retry_thresholds=cfg["retry_thresholds"])
 
     train_crops, train_skipped = crop_split("train", train_table, train_table["person"], detector, cfg,
                                             data_cfg["on_bad_image"])
+    # Eval photos have no person to borrow a box from: where no face is found, the region where the
+    # train set's faces usually are is a far better guess than the centre of the photo.
+    prior = prior_region(train_crops) if cfg["prior_fallback"] else None
     # Eval rows are never dropped: a bad eval image fails the stage whatever on_bad_image says.
-    eval_crops, _ = crop_split("eval", eval_table, [None] * len(eval_table), detector, cfg, "error")
+    eval_crops, _ = crop_split("eval", eval_table, [None] * len(eval_table), detector, cfg, "error", prior)
     skipped = skipped + train_skipped
 
     write_csv(paths.TRAIN_MANIFEST, train_crops)
@@ -47,7 +52,7 @@ def main():
     metrics = {"skipped_images": len(skipped)}
     for name, frame in (("train", train_crops), ("eval", eval_crops)):
         counts = frame["box_source"].value_counts()
-        metrics[name] = {source: int(counts.get(source, 0)) for source in ("detected", "person", "center")}
+        metrics[name] = {source: int(counts.get(source, 0)) for source in SOURCES}
         metrics[name]["images"] = len(frame)
     write_json(paths.METRICS / "face_crop.json", metrics)
     print(f"faceCrop: {len(train_crops)} train + {len(eval_crops)} eval crops of {cfg['size']} "

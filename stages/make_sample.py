@@ -18,7 +18,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(paths.DATA), help="output folder (default: %(default)s)")
     parser.add_argument("--persons", type=int, default=300, help="train persons, 7 photos each (default: %(default)s)")
-    parser.add_argument("--eval-persons", type=int, default=100, help="eval persons, 7 photos each (default: %(default)s)")
+    parser.add_argument("--eval-persons", type=int, default=100,
+                        help="eval persons, 7 photos each (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="rendering processes; output does not depend on it")
     parser.add_argument("--force", action="store_true", help="delete a non-empty --out and rewrite it")

@@ -16,6 +16,7 @@ CHECKPOINTS = Path("checkpoints")
 TRAIN_CROPS, TRAIN_MANIFEST = CROPS / "train.npy", CROPS / "train.csv"
 EVAL_CROPS, EVAL_MANIFEST = CROPS / "eval.npy", CROPS / "eval.csv"
 PERSON_FOLDS = FOLDS / "person_folds.csv"
+ENSEMBLE_MEMBERS = ENSEMBLE / "members.json"
 
 
 def fold_dir(fold):

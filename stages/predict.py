@@ -1,9 +1,10 @@
-"""predict stage: soft vote of the fold models (with ensemble.tta) on every eval image.
+"""predict stage: soft vote of the ensemble's models (with its TTA views) on every eval image.
 
-Reads crops/eval.{npy,csv} and models/fold_<k>/model.pt for k in train.folds. Writes
-submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
-submission/eval_probs.npy. Params: train.folds, ensemble.tta, predict.batch_size."""
+Reads crops/eval.{npy,csv} and ensemble/members.json (the fold models and TTA views the ensemble
+stage chose and scored). Writes submission/submission.csv (ImageID,ans: one row per
+data/eval/info.csv row, same order) and submission/eval_probs.npy. Params: predict.batch_size."""
 import argparse
+import json
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,8 @@ from stages import paths
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_params(paths.PARAMS)
-    folds, tta = params["train"]["folds"], params["ensemble"]["tta"]
+    members = json.loads(paths.ENSEMBLE_MEMBERS.read_text())
+    tta = members["tta"]
     device = pick_device()
     info = read_eval_table(paths.DATA)
     manifest = read_manifest(paths.EVAL_MANIFEST)
@@ -30,7 +32,7 @@ def main():
         raise ValueError(f"{paths.EVAL_MANIFEST} does not match data/eval/info.csv row for row "
                          f"(missing {missing[:5]}); rerun faceCrop")
     crops = np.load(paths.EVAL_CROPS, mmap_mode="r")
-    loaded = load_fold_models([paths.fold_dir(fold) / "model.pt" for fold in folds], device)
+    loaded = load_fold_models(members["models"], device)
     probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta)
     if len(probs) != len(info) or not np.isfinite(probs).all():
         raise RuntimeError(f"predict: got {len(probs)} finite predictions for {len(info)} eval images")
@@ -39,7 +41,7 @@ def main():
     write_npy(paths.SUBMISSION / "eval_probs.npy", probs)
     counts = np.bincount(submission["ans"], minlength=probs.shape[1])
     print(f"predict: {len(submission)} rows -> {paths.SUBMISSION / 'submission.csv'} "
-          f"({len(folds)} fold models, tta {tta or 'none'}); predicted class counts {counts.tolist()}")
+          f"({len(loaded)} fold models, tta {tta or 'none'}); predicted class counts {counts.tolist()}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ import pytest
 from skimage import data as skimage_data
 
 from src.data.errors import BadImageError
-from src.face_crop.boxes import crop_region, cut, resolve_boxes
+import pandas as pd
+
+from src.face_crop.boxes import crop_region, cut, prior_region, resolve_boxes
 from src.face_crop.crop_images import crop_faces, person_chunks
 from src.face_crop.detectors import build_detector
 from tests.fake_layout import write_image
@@ -49,6 +51,33 @@ def test_fallback_chain_fills_every_image():
     assert boxes[0] == box_b  # the person's most confident box
     assert boxes[3] is None and boxes[5] is None
     assert scores[1] == 0.9 and np.isnan(scores[0])
+
+
+def test_prior_region_catches_what_has_no_person():
+    manifest = pd.DataFrame({"box_source": ["detected"] * 3 + ["center"], "image_w": [100, 100, 200, 100],
+                             "image_h": [200, 200, 400, 200], "x1": [10, 20, 60, np.nan],
+                             "y1": [20, 40, 80, np.nan], "x2": [50, 60, 140, np.nan], "y2": [80, 100, 200, np.nan]})
+    prior = prior_region(manifest, low=0, high=100)
+    assert prior == pytest.approx((0.1, 0.1, 0.7, 0.5))  # relative: the 200x400 image counts like the others
+    boxes, sources, _ = resolve_boxes([(None, np.nan)], [None], [(300, 200, 3)], prior)
+    assert sources == ["prior"] and boxes[0] == pytest.approx((20, 30, 140, 150))
+    assert prior_region(manifest.iloc[3:]) is None  # nothing detected: no prior, the centre crop remains
+
+
+def test_retry_at_lower_thresholds_finds_masked_faces_the_first_pass_misses():
+    """Masked sample photos (seed 0) that MTCNN misses at its default thresholds: the retry finds them."""
+    from src.sample.people import ROLE_TRAIN, make_people
+    from src.sample.photo import IMAGE_STEMS, image_rng, render_photo
+
+    people = make_people(8, 0)
+    photos = [render_photo(people[p].looks, IMAGE_STEMS[i], image_rng(0, ROLE_TRAIN, p, i))
+              for p, i in ((3, 1), (5, 0), (5, 1), (6, 1))]
+    images = [np.asarray(image) for image, _ in photos]
+    strict = build_detector("mtcnn", retry_thresholds=[]).detect(images)
+    retried = build_detector("mtcnn").detect(images)
+    assert all(box is None for box, _ in strict)
+    found = [iou(box, true_box) for (box, _), (_, true_box) in zip(retried, photos) if box is not None]
+    assert len(found) == 4 and min(found) > 0.5
 
 
 def test_crop_region_keeps_output_aspect_and_margin():

@@ -26,10 +26,11 @@ def person_chunks(groups, chunk_size):
 
 
 def crop_faces(data_dir, paths, groups, detector, out_file, size, margin, center_size,
-               chunk_size=16, on_bad_image="error", desc="faceCrop"):
+               chunk_size=16, on_bad_image="error", prior=None, desc="faceCrop"):
     """Crop every image of `paths` (relative to data_dir) into `out_file` (.npy, N x H x W x 3 uint8).
 
     groups: the person of each row (rows of a person contiguous), or None per row for no fallback.
+    prior: the fallback face region for images with no box of their own or of their person.
     Returns (manifest of boxes aligned with the kept rows, list of (path, reason) skipped).
     Under on_bad_image="error" a bad image raises naming the file; under "skip" it is counted."""
     groups = list(groups)
@@ -53,17 +54,19 @@ def crop_faces(data_dir, paths, groups, detector, out_file, size, margin, center
                 else:
                     rows.append(offset)
             images = [loaded[r] for r in rows]
-            boxes, sources, scores = resolve_boxes(detector.detect(images), [groups[start + r] for r in rows])
+            shapes = [image.shape for image in images]
+            boxes, sources, scores = resolve_boxes(detector.detect(images), [groups[start + r] for r in rows],
+                                                   shapes, prior)
             for image, box, r in zip(images, boxes, rows):
                 region = crop_region(box, image.shape, margin, size, center_size)
                 crops[len(kept)] = cut(image, region, size)
                 kept.append(start + r)
-            frames.append(boxes_frame(boxes, sources, scores))
+            frames.append(boxes_frame(boxes, sources, scores, shapes))
             bar.update(stop - start)
     bar.close()
     crops.flush()
     _finish(crops, len(kept), out_file)
-    manifest = pd.concat(frames, ignore_index=True) if frames else boxes_frame([], [], [])
+    manifest = pd.concat(frames, ignore_index=True) if frames else boxes_frame([], [], [], [])
     manifest.insert(0, "row", kept)
     return manifest, skipped
 

@@ -8,9 +8,13 @@ class MtcnnDetector:
     """facenet-pytorch's MTCNN (weights ship inside the wheel: no download).
 
     The image pyramid is the cost on CPU, not the batch size, so detection runs on a copy scaled by
-    `detect_scale` with `min_face_size` in full-size pixels; boxes are scaled back."""
+    `detect_scale` with `min_face_size` in full-size pixels; boxes are scaled back.
+    Images with no face at `thresholds` get a second pass at the lower `retry_thresholds`: masks
+    hide the nose and mouth that MTCNN's later stages score, and an eval image has no other photo of
+    its person to borrow a box from. Empty `retry_thresholds` disables the retry."""
 
-    def __init__(self, min_face_size=40, detect_scale=0.5, thresholds=(0.6, 0.7, 0.7), device=None):
+    def __init__(self, min_face_size=40, detect_scale=0.5, thresholds=(0.6, 0.7, 0.7),
+                 retry_thresholds=(0.3, 0.3, 0.4), device=None):
         import torch
         from facenet_pytorch import MTCNN
 
@@ -18,12 +22,22 @@ class MtcnnDetector:
             raise ValueError(f"face_crop.detect_scale must be in (0, 1], got {detect_scale}")
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.scale = detect_scale
+        self.thresholds, self.retry_thresholds = list(thresholds), list(retry_thresholds)
         # MTCNN's smallest face is counted in the pixels of the image it sees (the scaled copy).
         self.mtcnn = MTCNN(keep_all=True, select_largest=False, device=device, post_process=False,
                            min_face_size=max(12, round(min_face_size * detect_scale)),
                            thresholds=list(thresholds))
 
     def detect(self, images):
+        results = self._detect(images, self.thresholds)
+        missed = [i for i, (box, _) in enumerate(results) if box is None]
+        if missed and self.retry_thresholds:
+            for i, result in zip(missed, self._detect([images[i] for i in missed], self.retry_thresholds)):
+                results[i] = result
+        return results
+
+    def _detect(self, images, thresholds):
+        self.mtcnn.thresholds = thresholds
         results = [(None, float("nan"))] * len(images)
         # MTCNN batches need one image size: group by shape (real sets are nearly all 384x512).
         by_shape = {}

@@ -29,7 +29,8 @@ def make_background(rng):
     ramp = (ramp - ramp.min()) / (np.ptp(ramp) + 1e-6)
     c0, c1 = np.array(random_colour(rng, 40, 235)), np.array(random_colour(rng, 40, 235))
     coarse = c0 + ramp[..., None] * (c1 - c0)
-    blotches = np.asarray(Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)).resize((w, h), Image.BICUBIC))
+    grid = Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8))
+    blotches = np.asarray(grid.resize((w, h), Image.BICUBIC))
     coarse += (blotches.astype(np.float32) - 128) * 0.3
     image = Image.fromarray(np.clip(coarse, 0, 255).astype(np.uint8), "RGB").resize((WIDTH, HEIGHT), Image.BICUBIC)
     draw_clutter(ImageDraw.Draw(image), rng)

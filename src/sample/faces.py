@@ -83,11 +83,12 @@ def draw_body(draw, geom, looks, bottom):
     draw.ellipse([geom.cx - half, shoulder_y, geom.cx + half, shoulder_y + 1.6 * fw], fill=clothes)
     draw.rectangle([geom.cx - half, shoulder_y + 0.8 * fw, geom.cx + half, bottom], fill=clothes)
     if looks.clothes_pattern == 1:  # stripes
-        for k, y in enumerate(np.arange(shoulder_y + 0.9 * fw, bottom, 0.25 * fw)):
+        for y in np.arange(shoulder_y + 0.9 * fw, bottom, 0.25 * fw):
             draw.line([geom.cx - half, y, geom.cx + half, y], fill=shade(clothes, 0.6), width=int(0.08 * fw))
-    neckline = [(geom.cx - 0.5 * fw, shoulder_y + 0.05 * fw), (geom.cx + 0.5 * fw, shoulder_y + 0.05 * fw),
+    # The V of the neckline starts above the clothes' top edge so no seam shows across the neck.
+    neckline = [(geom.cx - 0.5 * fw, shoulder_y - 0.05 * fw), (geom.cx + 0.5 * fw, shoulder_y - 0.05 * fw),
                 (geom.cx, shoulder_y + 0.7 * fw)]
-    draw.polygon(neckline, fill=shade(skin, 0.85))
+    draw.polygon(neckline, fill=shade(skin, 0.8))
     if looks.clothes_pattern == 2:  # white shirt collar
         for side in (-1, 1):
             draw.polygon([(geom.cx + side * 0.5 * fw, shoulder_y), (geom.cx + side * 0.05 * fw, shoulder_y + 0.75 * fw),
@@ -156,7 +157,8 @@ def draw_eyes(draw, geom, looks, rng):
 
 def draw_nose(draw, geom, skin):
     dark = shade(skin, 0.72)
-    draw.line([geom.at(0.1, -0.02), geom.at(0.13, 0.22), geom.at(0.16, 0.3)], fill=shade(skin, 0.85), width=max(2, int(0.06 * geom.fw)))
+    draw.line([geom.at(0.1, -0.02), geom.at(0.13, 0.22), geom.at(0.16, 0.3)], fill=shade(skin, 0.85),
+              width=max(2, int(0.06 * geom.fw)))
     draw.ellipse(geom.box(-0.14, 0.2, 0.14, 0.36), fill=shade(skin, 0.93))
     for side in (-1, 1):
         draw.ellipse(geom.box(side * 0.13 - 0.055, 0.3, side * 0.13 + 0.055, 0.35), fill=dark)
@@ -183,7 +185,7 @@ def draw_beard(draw, geom, looks):
     jaw = [geom.at(x, y, False) for x, y in [(-0.8, 0.35), (-0.4, 0.7), (0.4, 0.7), (0.8, 0.35)]]
     chin = [(geom.cx + geom.half_width(y) * 0.95 * s, geom.cy + y * geom.fh)
             for s, ys in ((1, np.linspace(0.35, 1, 6)), (-1, np.linspace(1, 0.35, 6))) for y in ys]
-    draw.polygon(jaw[:2] + jaw[2:] + chin, fill=stubble)
+    draw.polygon(jaw + chin, fill=stubble)  # from the mouth line down around the chin
     draw.polygon([geom.at(-0.3, 0.45), geom.at(0.3, 0.45), geom.at(0.34, 0.52), geom.at(-0.34, 0.52)], fill=stubble)
 
 
@@ -200,6 +202,8 @@ def draw_wrinkles(draw, geom, looks, rng):
             draw.arc(geom.box(-0.5, y - 0.05, 0.5, y + 0.15), 200, 340, fill=colour, width=width)
     for side in (-1, 1):
         for dy in (-0.05, 0.0, 0.05)[: 1 + int(w * 2.5)]:
-            draw.line([geom.at(side * 0.64, -0.08 + dy * 0.5), geom.at(side * 0.76, -0.08 + dy * 1.8)], fill=colour, width=width)
+            draw.line([geom.at(side * 0.64, -0.08 + dy * 0.5), geom.at(side * 0.76, -0.08 + dy * 1.8)],
+                      fill=colour, width=width)
         draw.arc(geom.box(side * 0.4 - 0.16, -0.06, side * 0.4 + 0.16, 0.06), 20, 160, fill=colour, width=width)
-        draw.line([geom.at(side * 0.2, 0.3), geom.at(side * 0.3, 0.42), geom.at(side * 0.36, 0.6)], fill=colour, width=width)
+        fold = [geom.at(side * 0.2, 0.3), geom.at(side * 0.3, 0.42), geom.at(side * 0.36, 0.6)]  # nose to mouth
+        draw.line(fold, fill=colour, width=width)

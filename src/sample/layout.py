@@ -18,7 +18,8 @@ import numpy as np
 from tqdm import tqdm
 
 from src.labels import MASK_BY_STEM, encode_class
-from src.sample.people import ROLE_EVAL, ROLE_TRAIN, STREAM_EVAL_NAMES, make_people, quirk_folders
+from src.sample.people import (ROLE_EVAL, ROLE_TRAIN, STREAM_EVAL_NAMES, STREAM_EVAL_ORDER, make_people,
+                               quirk_folders)
 from src.sample.photo import IMAGE_STEMS, image_rng, render_photo
 
 JPEG_QUALITY = 92
@@ -105,7 +106,7 @@ def write_sample(out, persons=300, eval_persons=100, seed=0, workers=2, force=Fa
               [(p.id, p.gender, "Asian", p.age, p.folder) for p in train])
     eval_rows = [(names[p.index, stem], encode_class(MASK_BY_STEM[stem], p.gender_label, p.age_band),
                   MASK_BY_STEM[stem], p.gender_label, p.age_band) for p in evals for stem in IMAGE_STEMS]
-    order = np.random.default_rng([seed, STREAM_EVAL_NAMES, -1 % 2**32]).permutation(len(eval_rows))
+    order = np.random.default_rng([seed, STREAM_EVAL_ORDER]).permutation(len(eval_rows))
     eval_rows = [eval_rows[i] for i in order]  # the real info.csv is not grouped by person
     write_csv(out / "eval/info.csv", ["ImageID", "ans"], [(row[0], 0) for row in eval_rows])
     write_csv(out / "sample_truth/eval_labels.csv", ["ImageID", "ans", "mask", "gender", "age"], eval_rows)

@@ -13,8 +13,10 @@ REAL_PERSONS = {(0, 0): 549, (0, 1): 410, (0, 2): 83, (1, 0): 732, (1, 1): 817, 
 TOP_BAND_AGE = 60  # the real >= 60 band holds age 60 only
 MAX_ID = 6959  # real ids run up to about this
 
-# Integer stream keys that keep the generators of different uses apart.
-STREAM_TABLE, STREAM_LOOKS, STREAM_IMAGE, STREAM_EVAL_NAMES = 1, 2, 3, 4
+# Integer stream keys that keep the generators of different uses apart. Keys are always
+# [seed, stream, ...] with a fixed length per stream: numpy's SeedSequence ignores trailing
+# zeros, so [s, 4] and [s, 4, 0, 0] would be the same generator.
+STREAM_TABLE, STREAM_LOOKS, STREAM_IMAGE, STREAM_EVAL_NAMES, STREAM_EVAL_ORDER, STREAM_QUIRKS = 1, 2, 3, 4, 5, 6
 ROLE_TRAIN, ROLE_EVAL = 0, 1
 
 
@@ -125,7 +127,7 @@ def quirk_folders(persons, seed, share=0.02):
     """
     n = len(persons)
     k = max(2, round(share * n)) if n >= 4 else 0
-    rng = np.random.default_rng([seed, STREAM_TABLE, 99])
+    rng = np.random.default_rng([seed, STREAM_QUIRKS])
     picked = rng.choice(n, size=min(n, 2 * k), replace=False)
     extensions = {int(i): (".png" if j % 2 == 0 else ".jpeg") for j, i in enumerate(picked[:k])}
     apple_double = {int(i) for i in picked[k:]}

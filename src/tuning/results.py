@@ -1,0 +1,99 @@
+"""What a search leaves: one row per trial, the best trial's overrides, a summary, a dvc command."""
+import json
+import math
+import shlex
+
+import pandas as pd
+
+from src.tuning.space import as_params, plain
+from src.tuning.trainable import trial_config
+
+TERMINATED, STOPPED_EARLY, ERROR = "TERMINATED", "STOPPED-EARLY", "ERROR"
+
+
+def error_message(error):
+    """The original exception of a failed trial, on one line (Ray wraps it with its traceback)."""
+    while getattr(error, "cause", None) is not None and error.cause is not error:
+        error = error.cause
+    text = str(error).strip()
+    if "Traceback (most recent call last)" in text:  # a wrapper without .cause: keep the last line
+        text = text.splitlines()[-1]
+    return " ".join(f"{type(error).__name__}: {text}".split())
+
+
+def ran_to_the_end(f1s, epochs, patience):
+    """Whether train_model itself ended after these epochs (all epochs, or patience exhausted);
+    otherwise the scheduler (ASHA) stopped the trial."""
+    best, bad = -1.0, 0
+    for f1 in f1s:
+        best, bad = (f1, 0) if f1 > best else (best, bad + 1)
+    return len(f1s) >= epochs or bad >= patience
+
+
+def trials_table(results, keys, train, max_t):
+    """results: a Ray ResultGrid. keys: the space's keys. One row per trial, in the grid's (creation) order."""
+    rows = []
+    for result in results:
+        metrics = result.metrics or {}
+        config = result.config or {}
+        history = result.metrics_dataframe
+        f1s = [] if history is None or "f1" not in history else history["f1"].dropna().tolist()
+        cfg = trial_config(train, {k: config[k] for k in keys if k in config}, max_t)
+        if result.error is not None:
+            status = ERROR
+        elif ran_to_the_end(f1s, cfg["epochs"], cfg["patience"]):
+            status = TERMINATED
+        else:
+            status = STOPPED_EARLY
+        rows.append({"trial_id": metrics.get("trial_id", str(result.path).rsplit("_", 1)[-1]),
+                     **{key: plain(config.get(key)) for key in keys},
+                     "best_f1": max(f1s) if f1s else math.nan,
+                     "best_epoch": f1s.index(max(f1s)) + 1 if f1s else 0,
+                     "epochs_run": len(f1s), "epochs_planned": cfg["epochs"], "status": status,
+                     "node_ip": metrics.get("node_ip", ""),
+                     "error": error_message(result.error) if result.error is not None else ""})
+    return pd.DataFrame(rows)
+
+
+def best_trial(table):
+    """The row with the highest validation macro F1 among trials that did not fail; None if all failed."""
+    ok = table[(table["status"] != ERROR) & table["best_f1"].notna()]
+    return None if ok.empty else ok.loc[ok["best_f1"].idxmax()]
+
+
+def best_params(row, keys, train):
+    return as_params({key: row[key] for key in keys}, train)
+
+
+def summary(table, num_samples, max_t):
+    best = best_trial(table)
+    epochs_run = int(table["epochs_run"].sum())
+    return {"best_f1": None if best is None else float(best["best_f1"]),
+            "best_trial": None if best is None else best["trial_id"],
+            "trials": len(table), "trials_failed": int((table["status"] == ERROR).sum()),
+            "trials_stopped_early": int((table["status"] == STOPPED_EARLY).sum()),
+            "epochs_run": epochs_run,
+            "epochs_budget": num_samples * max_t,   # every trial run to max_t: what ASHA saves from
+            "epochs_run_fraction": round(epochs_run / (num_samples * max_t), 4)}
+
+
+def _value(value):
+    return value if isinstance(value, str) else json.dumps(plain(value))
+
+
+def dvc_command(params, target="evaluate"):
+    """`dvc exp run -S 'train.lr=0.001' -S 'train.loss.name=focal' evaluate` for a {"train": {...}} mapping.
+
+    The target keeps the experiment to the main pipeline: tune depends on the train block too."""
+    def flat(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from flat(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    def quote(text):
+        return f"'{text}'" if "'" not in text else shlex.quote(text)
+
+    overrides = " ".join(f"-S {quote(f'{key}={_value(value)}')}" for key, value in flat(params, ""))
+    return f"dvc exp run {overrides} {target}"

@@ -1,0 +1,76 @@
+"""The Tuner: seeded HyperOptSearch proposes configurations, ASHA stops weak trials early.
+
+Every trial is reported on each epoch (training_iteration = epoch), keeps its best and last
+checkpoint, and a trial that raises is recorded as failed while the search goes on."""
+import os
+import shutil
+from pathlib import Path
+
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.hyperopt import HyperOptSearch
+
+from src.tuning.trainable import run_trial
+
+METRIC, MODE = "f1", "max"
+
+
+def trials_left(grid, num_samples):
+    """Trials neither finished nor failed: the search was interrupted (Ctrl-C) and can be resumed.
+    Ray marks the trials it stops on an interrupt TERMINATED too; only a finished trial's last result
+    (its function returned, or ASHA stopped it) has done=True."""
+    return num_samples - sum(1 for r in grid if r.error is not None or (r.metrics or {}).get("done"))
+
+
+def make_trainable(train, data, seed, cpus, gpus, max_t):
+    """run_trial with its data in Ray's object store and its resources attached."""
+    fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t)
+    return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
+
+
+def make_searcher(domains, cfg):
+    # The first n_initial_points configurations are drawn from the seeded random state alone; TPE
+    # then also depends on the results, i.e. on which trials finished first.
+    searcher = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=cfg["seed"],
+                              n_initial_points=cfg["n_initial_points"])
+    return ConcurrencyLimiter(searcher, max_concurrent=cfg["max_concurrent"])
+
+
+def trial_dirname(trial):
+    return f"trial_{trial.trial_id}"  # short: Ray's default puts every sampled value in the name
+
+
+def run_search(trainable, domains, cfg, storage_path, name="search"):
+    """Run (or with cfg['resume'] continue) the experiment storage_path/name; returns the ResultGrid."""
+    # Keeping the best and last checkpoint forces a state snapshot at every epoch report; Ray then warns
+    # at each one that snapshots are frequent. They are small here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    storage_path = Path(storage_path).resolve()
+    experiment = storage_path / name
+    if cfg["resume"] and tune.Tuner.can_restore(experiment):
+        print(f"tune: resuming the interrupted search in {experiment}", flush=True)
+        # Failed trials stay failed (their error is the result); unfinished ones continue from their last checkpoint.
+        tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True,
+                                   resume_errored=False, restart_errored=False)
+        return tuner.fit()
+    if cfg["resume"]:
+        print(f"tune: nothing to resume in {experiment}; starting a new search", flush=True)
+    if experiment.exists():
+        shutil.rmtree(experiment)  # a new search never mixes with an old one's trials
+    tuner = tune.Tuner(
+        trainable,
+        param_space=domains,
+        tune_config=tune.TuneConfig(
+            metric=METRIC, mode=MODE, num_samples=cfg["num_samples"], search_alg=make_searcher(domains, cfg),
+            scheduler=ASHAScheduler(time_attr="training_iteration", max_t=cfg["max_t"],
+                                    grace_period=cfg["grace_period"], reduction_factor=cfg["reduction_factor"]),
+            # Reusing a trial's worker for the next one saves a process start and torch import per trial.
+            trial_dirname_creator=trial_dirname, reuse_actors=True),
+        run_config=tune.RunConfig(
+            name=name, storage_path=str(storage_path),
+            # num_to_keep=1 by score: Ray always keeps the latest too, so each trial holds its best and last epoch.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=METRIC,
+                                                    checkpoint_score_order=MODE),
+            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False)))
+    return tuner.fit()

@@ -1,0 +1,164 @@
+"""The search space of params.yaml (`tune.space`) as Ray Tune domains, and the way back.
+
+    space:
+      lr: {loguniform: [0.0003, 0.01]}
+      loss.name: {choice: [cross_entropy, focal]}   # dotted keys reach nested train keys
+
+A sampled configuration is a flat dict {"lr": 0.001, "loss.name": "focal"}; apply_overrides turns
+it into a full `train` block and as_params into the params.yaml form {"train": {"loss": {...}}}."""
+import copy
+import numbers
+
+import numpy as np
+
+
+def _numbers(key, kind, args, count):
+    if len(args) != count or not all(isinstance(a, numbers.Real) and not isinstance(a, bool) for a in args):
+        raise ValueError(f"tune.space.{key}: {kind} takes a list of {count} numbers, got {args!r}")
+    if args[0] >= args[1]:
+        raise ValueError(f"tune.space.{key}: {kind} needs low < high, got {args!r}")
+
+
+def _choice(key, args):
+    if len(args) == 0:
+        raise ValueError(f"tune.space.{key}: choice takes a non-empty list of values")
+
+
+def _loguniform(key, args):
+    _numbers(key, "loguniform", args, 2)
+    if args[0] <= 0:
+        raise ValueError(f"tune.space.{key}: loguniform needs low > 0, got {args!r}")
+
+
+def _randint(key, args):
+    _numbers(key, "randint", args, 2)
+    if not all(isinstance(a, numbers.Integral) for a in args):
+        raise ValueError(f"tune.space.{key}: randint takes two integers [low, high), got {args!r}")
+
+
+def _quniform(key, args):
+    _numbers(key, "quniform", args, 3)
+    if args[2] <= 0:
+        raise ValueError(f"tune.space.{key}: quniform needs a step q > 0, got {args!r}")
+
+
+# kind -> check(key, args); each kind is the Ray Tune sampler of the same name (tune.choice(values),
+# tune.loguniform(low, high), ...). randint's high is excluded, as in Ray and HyperOpt.
+KINDS = {
+    "choice": _choice,
+    "uniform": lambda key, args: _numbers(key, "uniform", args, 2),
+    "loguniform": _loguniform,
+    "randint": _randint,
+    "quniform": _quniform,
+}
+
+
+def _largest(kind, args):
+    if kind == "choice":
+        return max(args)
+    return args[1] - 1 if kind == "randint" else args[1]
+
+
+TUNE_KEYS = ("fold", "num_samples", "max_concurrent", "seed", "n_initial_points", "grace_period", "max_t",
+             "reduction_factor", "cpus_per_trial", "gpus_per_trial", "resume", "address", "space")
+
+
+def check_tune(cfg, train):
+    """The whole params.yaml `tune` block; returns its checked space."""
+    missing = [key for key in TUNE_KEYS if key not in cfg]
+    if missing:
+        raise ValueError(f"tune: missing key(s) {missing} in params.yaml (expected {list(TUNE_KEYS)})")
+    if not 1 <= cfg["grace_period"] <= cfg["max_t"]:
+        raise ValueError(f"tune: need 1 <= grace_period <= max_t, got {cfg['grace_period']} and {cfg['max_t']}")
+    if cfg["num_samples"] < 1 or cfg["max_concurrent"] < 1 or cfg["cpus_per_trial"] <= 0:
+        raise ValueError("tune: num_samples, max_concurrent and cpus_per_trial must be positive")
+    return check_space(cfg["space"], train, cfg["max_t"])
+
+
+def check_space(space, train, max_t):
+    """tune.space (key -> {kind: [args]}) -> {key: (kind, args)}. Fails on the first bad entry, naming it.
+
+    train: the params.yaml `train` block the keys must exist in (a new leaf under a nested mapping,
+    like loss.gamma, is allowed). max_t: the epoch cap; sampled `epochs` may not exceed it."""
+    if not isinstance(space, dict) or not space:
+        raise ValueError(f"tune.space: expected a mapping of train keys to {{kind: [args]}}, got {space!r}")
+    checked = {}
+    for key, entry in space.items():
+        _check_key(key, train)
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ValueError(f"tune.space.{key}: expected one {{kind: [args]}} with kind one of {sorted(KINDS)}, "
+                             f"got {entry!r}")
+        (kind, args), = entry.items()
+        if kind not in KINDS:
+            raise ValueError(f"tune.space.{key}: unknown kind {kind!r}; valid kinds: {sorted(KINDS)}")
+        if not isinstance(args, list):
+            raise ValueError(f"tune.space.{key}: {kind} takes a list, got {args!r}")
+        KINDS[kind](key, args)
+        if key == "epochs":
+            if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) and a >= 1
+                       for a in (args if kind == "choice" else args[:2])):
+                raise ValueError(f"tune.space.epochs: epochs must be whole numbers >= 1, got {args!r}")
+            if _largest(kind, args) > max_t:
+                raise ValueError(f"tune.space.epochs: values up to {_largest(kind, args)} exceed tune.max_t = "
+                                 f"{max_t} (the epoch cap of every trial); lower them or raise tune.max_t")
+        checked[key] = (kind, list(args))
+    return checked
+
+
+def _check_key(key, train):
+    parts = key.split(".")
+    node = train
+    for depth, part in enumerate(parts[:-1]):
+        if not isinstance(node.get(part), dict):
+            raise ValueError(f"tune.space.{key}: train.{'.'.join(parts[:depth + 1])} is not a mapping in params.yaml")
+        node = node[part]
+    if len(parts) == 1 and key not in train:
+        raise ValueError(f"tune.space.{key}: params.yaml has no train.{key}; valid keys: {sorted(train)}")
+
+
+def to_domains(checked):
+    """{key: (kind, args)} -> {key: Ray Tune domain}."""
+    from ray import tune  # imported here: a local Ray must be configured before ray is first imported
+
+    return {key: getattr(tune, kind)(list(args)) if kind == "choice" else getattr(tune, kind)(*args)
+            for key, (kind, args) in checked.items()}
+
+
+def parse_space(space, train, max_t):
+    """tune.space -> {key: Ray Tune domain}, checked as check_space does."""
+    return to_domains(check_space(space, train, max_t))
+
+
+def plain(value):
+    """numpy scalars (HyperOpt's samples) -> Python values, so they dump to YAML and JSON cleanly."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def apply_overrides(train, overrides):
+    """A copy of the train block with each (dotted) key set; whole floats become ints where the
+    original value is an int (quniform gives 32.0 for batch_size)."""
+    cfg = copy.deepcopy(train)
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = cfg
+        for part in parents:
+            node = node[part]
+        value = plain(value)
+        old = node.get(leaf)
+        if isinstance(old, int) and not isinstance(old, bool) and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        node[leaf] = value
+    return cfg
+
+
+def as_params(overrides, train):
+    """{"lr": .., "loss.name": ..} -> {"train": {"lr": .., "loss": {"name": ..}}}, values as applied."""
+    applied = apply_overrides(train, overrides)
+    nested = {}
+    for key in overrides:
+        *parents, leaf = key.split(".")
+        src, dst = applied, nested
+        for part in parents:
+            src, dst = src[part], dst.setdefault(part, {})
+        dst[leaf] = src[leaf]
+    return {"train": nested}

@@ -1,0 +1,47 @@
+"""One trial: src.training.train_model on one fold with the sampled overrides, reporting every epoch.
+
+The crops arrive as arguments (tune.with_parameters puts them in Ray's object store), so a worker
+on another machine of a cluster needs no access to the repository's files."""
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from ray import tune
+
+from src.training import train_model
+from src.tuning.space import apply_overrides
+
+CHECKPOINT_FILE = "last.pt"
+
+
+def trial_config(train, overrides, max_t):
+    """The trial's train block: overrides applied; epochs = max_t unless the space samples it."""
+    cfg = apply_overrides(train, overrides)
+    if "epochs" not in overrides:
+        cfg["epochs"] = max_t
+    return cfg
+
+
+def run_trial(config, train, data, seed, cpus, max_t):
+    """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays."""
+    torch.set_num_threads(max(1, int(cpus)))
+    cfg = trial_config(train, config, max_t)
+    with tempfile.TemporaryDirectory(prefix="tune_trial_") as work:
+        resume_path = Path(work) / CHECKPOINT_FILE
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is not None:
+            # train_model resumes from its own last-epoch file (same config, seed and data only).
+            with checkpoint.as_directory() as restored:
+                shutil.copy(Path(restored) / CHECKPOINT_FILE, resume_path)
+
+        def report(epoch, metrics, improved):
+            with tempfile.TemporaryDirectory(dir=work) as folder:
+                shutil.copy(resume_path, Path(folder) / CHECKPOINT_FILE)
+                tune.report({"f1": metrics["f1"], "val_loss": metrics["val_loss"],
+                             "accuracy": metrics["accuracy"], "train_loss": metrics["train_loss"],
+                             "epoch": epoch + 1},
+                            checkpoint=tune.Checkpoint.from_directory(folder))
+
+        train_model(cfg, data["train_x"], data["train_y"], data["val_x"], data["val_y"], seed=seed,
+                    on_epoch=report, resume_path=resume_path)

@@ -1,0 +1,87 @@
+"""tune stage: search the train block's hyperparameters on one fold with Ray Tune
+(seeded HyperOptSearch proposes, ASHA stops weak trials early), training with train_model.
+
+Reads crops/train.{npy,csv}, folds/person_folds.csv. Writes tune/best_params.yaml (the best
+trial's overrides in params.yaml form), tune/trials.csv (one row per trial: sampled values, best
+F1, epochs run, status, error), metrics/tune.json, and tune/ray/ (Ray's experiment: every trial's
+results and its best and last checkpoint; kept between runs so `tune.resume: true` continues an
+interrupted search). Prints the `dvc exp run -S ...` command that applies the best configuration.
+Params: seed, train.*, tune.*.
+
+Trials run on the Ray cluster at tune.address or $RAY_ADDRESS when set; otherwise on a local Ray
+started for this run that listens on 127.0.0.1 only."""
+import argparse
+import time
+
+import numpy as np
+import yaml
+
+from src.atomic import atomic_path, write_csv, write_json
+from src.params import load_params
+from src.tuning import cluster
+from src.tuning.space import check_tune, to_domains
+from stages import paths
+from stages.train import fold_rows
+
+
+def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    started = time.time()
+    params = load_params(paths.PARAMS)
+    cfg, train = params["tune"], params["train"]
+    space = check_tune(cfg, train)  # a bad tune block fails before any work
+    try:
+        table, train_idx, val_idx = fold_rows(cfg["fold"])
+    except ValueError as e:
+        raise SystemExit(f"tune.fold: {e}")
+    crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
+    labels = table["label"].to_numpy()
+    # Copies in memory, handed to the trials through Ray's object store (cluster workers see no files).
+    data = {"train_x": crops[train_idx], "train_y": labels[train_idx],
+            "val_x": crops[val_idx], "val_y": labels[val_idx]}
+
+    ray_info = cluster.connect(cfg["address"])
+    print(f"tune: Ray {ray_info['mode']} at {ray_info['address']}, nodes {ray_info['nodes']}, "
+          f"resources {ray_info['resources']}", flush=True)
+    try:
+        from src.tuning import results, search  # import ray only once connect() has set its environment
+
+        domains = to_domains(space)
+        gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
+        trainable = search.make_trainable(train, data, seed=params["seed"] + cfg["fold"],
+                                          cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"])
+        grid = search.run_search(trainable, domains, cfg, paths.TUNE / "ray")
+    finally:
+        cluster.disconnect()
+    left = search.trials_left(grid, cfg["num_samples"])
+    if left > 0:
+        raise SystemExit(f"tune: the search was interrupted with {left} of {cfg['num_samples']} trials unfinished; "
+                         f"set tune.resume: true to continue it from {paths.TUNE / 'ray'}")
+
+    keys = list(domains)
+    trials = results.trials_table(grid, keys, train, cfg["max_t"])
+    write_csv(paths.TUNE / "trials.csv", trials)
+    best = results.best_trial(trials)
+    if best is None:
+        raise SystemExit(f"tune: all {len(trials)} trials failed (see {paths.TUNE / 'trials.csv'}); "
+                         f"first error: {trials['error'].iloc[0]}")
+    overrides = results.best_params(best, keys, train)
+    with atomic_path(paths.TUNE / "best_params.yaml") as tmp:
+        tmp.write_text(f"# best of {len(trials)} trials on fold {cfg['fold']}: trial {best['trial_id']}, "
+                       f"val macro F1 {best['best_f1']:.4f}. Merge into params.yaml or run the command below.\n"
+                       + yaml.safe_dump(overrides, sort_keys=False))
+    stats = results.summary(trials, cfg["num_samples"], cfg["max_t"])
+    write_json(paths.METRICS / "tune.json", stats)
+
+    print(trials.drop(columns=["error"]).to_string(index=False))
+    for row in trials[trials["status"] == results.ERROR].itertuples():
+        print(f"tune: trial {row.trial_id} failed: {row.error}")
+    print(f"tune: {stats['trials']} trials ({stats['trials_failed']} failed, {stats['trials_stopped_early']} "
+          f"stopped early by ASHA), {stats['epochs_run']} of {stats['epochs_budget']} epochs run "
+          f"({stats['epochs_run_fraction']:.0%}) in {time.time() - started:.0f} s; best val macro F1 "
+          f"{stats['best_f1']:.4f} (trial {best['trial_id']}) -> {paths.TUNE / 'best_params.yaml'}")
+    print(f"tune: apply it with\n  {results.dvc_command(overrides)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""params.yaml is checked before any work: typos, types, ranges and names fail with the key named."""
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from src.params import check_params, load_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_params(REPO / "params.yaml")
+
+
+def edit(params, change):
+    changed = copy.deepcopy(params)
+    change(changed)
+    return changed
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda p: p.update(trian={"lr": 0.1}), r"unknown key 'trian.lr'; did you mean \['train.lr'"),
+    (lambda p: p["train"].update(lr=-0.001), r"train.lr = -0.001: expected a number in \(0, inf\]"),
+    (lambda p: p["train"].update(epochs="ten"), r"train.epochs = 'ten': expected an integer"),
+    (lambda p: p["split"].update(k=1), r"split.k = 1: expected an integer in \[2, inf\]"),
+    (lambda p: p["train"].update(folds=[0, 5]), r"train.folds: fold 5 is outside 0..4 \(split.k = 5\)"),
+    (lambda p: p["data"].update(age_bins=[60, 30]), r"data.age_bins = \[60, 30\]: expected increasing"),
+    (lambda p: p["data"].update(on_bad_image="ignore"), r"data.on_bad_image = 'ignore': expected one of"),
+    (lambda p: p["face_crop"].update(detect_scale=0), r"face_crop.detect_scale = 0"),
+    (lambda p: p["train"].update(model="resnet181"), r"train.model: unknown timm model 'resnet181'.*resnet18"),
+    (lambda p: p["train"].update(loss={"name": "focall"}), r"train.loss: unknown loss 'focall'.*'focal'"),
+    (lambda p: p["train"].update(optimizer={"name": "Adamw"}), r"train.optimizer.*'Adamw'.*AdamW"),
+    (lambda p: p["train"].update(scheduler={"name": "Cosine"}), r"train.scheduler.*'Cosine'"),
+    (lambda p: p["train"].update(sampler="balanced"), r"train.sampler.*'balanced'.*imbalanced"),
+    (lambda p: p["train"].update(augment=[{"name": "GaussNoise", "var_limit": [10, 50]}]),
+     r"train.augment: GaussNoise does not accept argument\(s\) \['var_limit'\]"),
+    (lambda p: p["train"].update(augment=[{"name": "HorizontalFlipp"}]), r"train.augment.*'HorizontalFlipp'"),
+    (lambda p: p["ensemble"].update(tta=["vflip"]), r"ensemble.tta: unknown view\(s\) \['vflip'\]; valid: \['hflip'\]"),
+    (lambda p: p["face_crop"].update(detector="retina"), r"face_crop.detector: unknown detector 'retina'"),
+    (lambda p: p["tune"].update(fold=9), r"tune.fold = 9: outside 0..4"),
+    (lambda p: p["train"].pop("lr"), r"missing key 'train.lr'"),
+])
+def test_bad_params_fail_naming_key_value_and_expectation(params, change, expected):
+    with pytest.raises(ValueError, match=expected):
+        check_params(edit(params, change))
+
+
+def test_shipped_params_are_valid(params):
+    check_params(params)
+
+
+def test_load_uses_safe_yaml(tmp_path):
+    unsafe = tmp_path / "params.yaml"
+    unsafe.write_text("seed: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(yaml.constructor.ConstructorError):
+        load_params(unsafe)

@@ -1,0 +1,248 @@
+"""The tune stage: the search space parser, the seeded searcher, and one real tiny search
+(3 trials, one failing on purpose) run as `python -m stages.tune` in a throwaway workspace."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from src.tuning.space import KINDS, apply_overrides, as_params, parse_space
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
+STEMS = ("mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal")
+
+# 3 trials, at most 2 epochs; the loss choice holds a name train_model rejects, and seed 6 makes
+# HyperOpt pick it for the first trial only (test_tiny_space_seed_picks_the_bad_loss_first_only).
+TINY_TUNE = {
+    "fold": 0, "num_samples": 3, "max_concurrent": 2, "seed": 6, "n_initial_points": 4, "grace_period": 1,
+    "max_t": 2, "reduction_factor": 2, "cpus_per_trial": 1, "gpus_per_trial": 0.5, "resume": False,
+    "address": "",
+    "space": {"lr": {"loguniform": [0.003, 0.03]}, "loss.name": {"choice": ["cross_entropy", "no_such_loss"]}},
+}
+TINY_TRAIN = {"model": "resnet18", "batch_size": 16, "num_workers": 0, "patience": 5}
+
+
+def make_workspace(root, tune=TINY_TUNE, persons=24, folds=3):
+    """params.yaml (the repo's, with a tiny tune block), crops/train.{npy,csv}, folds/person_folds.csv:
+    `persons` persons x 7 images of 32x24 whose colour tells the class."""
+    root = Path(root)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train"].update(TINY_TRAIN)
+    params["tune"] = tune
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    rng = np.random.default_rng(0)
+    rows, images = [], []
+    for p in range(persons):
+        person, gender, age_band = f"{p:06d}_person", p % 2, (p // 2) % 3
+        for stem in STEMS:
+            mask = 0 if stem.startswith("mask") else 1 if stem == "incorrect_mask" else 2
+            label = mask * 6 + gender * 3 + age_band
+            colour = np.array([40 + 90 * mask, 60 + 120 * gender, 40 + 80 * age_band])
+            images.append(np.clip(colour + rng.integers(-20, 20, (32, 24, 3)), 0, 255).astype(np.uint8))
+            rows.append({"path": f"train/images/{person}/{stem}.jpg", "person": person, "gender": gender,
+                         "age": 20 + 25 * age_band, "age_band": age_band, "stem": stem, "mask": mask,
+                         "label": label, "box_source": "detected"})
+    (root / "crops").mkdir()
+    np.save(root / "crops" / "train.npy", np.stack(images))
+    pd.DataFrame(rows).to_csv(root / "crops" / "train.csv", index=False)
+    (root / "folds").mkdir()
+    # Folds of 6 persons in a row: every fold holds each gender x age band.
+    pd.DataFrame({"person": [f"{p:06d}_person" for p in range(persons)],
+                  "fold": [(p // 6) % folds for p in range(persons)]}).to_csv(root / "folds" / "person_folds.csv",
+                                                                              index=False)
+    return root
+
+
+def run_stage(workspace, env=None, timeout=240):
+    # RAY_AUTH_MODE=disabled: Ray's default token auth would write ~/.ray/auth_token; tests leave home alone.
+    env = {**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}, "PYTHONPATH": str(REPO),
+           "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", **(env or {})}
+    done = subprocess.run([sys.executable, "-m", "stages.tune"], cwd=workspace, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    return done.returncode, done.stdout + done.stderr
+
+
+# --- the search space --------------------------------------------------------------------------
+
+
+def test_each_kind_becomes_a_ray_domain_that_samples_in_range():
+    domains = parse_space({
+        "lr": {"loguniform": [0.001, 0.1]},
+        "drop_rate": {"uniform": [0.0, 0.5]},
+        "patience": {"randint": [2, 5]},
+        "batch_size": {"quniform": [16, 64, 16]},
+        "loss.name": {"choice": ["focal", "cross_entropy"]},
+        "optimizer.weight_decay": {"choice": [0.0, 0.0001]},
+        "loss.gamma": {"uniform": [1.0, 3.0]},  # a new leaf under a nested mapping is allowed
+    }, TRAIN, max_t=6)
+    for _ in range(20):
+        sample = {key: domain.sample() for key, domain in domains.items()}
+        assert 0.001 <= sample["lr"] <= 0.1 and 0.0 <= sample["drop_rate"] <= 0.5
+        assert sample["patience"] in (2, 3, 4)  # randint excludes high, as Ray and HyperOpt do
+        assert sample["batch_size"] in (16, 32, 48, 64)
+        assert sample["loss.name"] in ("focal", "cross_entropy")
+    assert set(KINDS) == {"choice", "uniform", "loguniform", "randint", "quniform"}
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"lr": {"normal": [0, 1]}}, "tune.space.lr: unknown kind 'normal'; valid kinds: ['choice', 'loguniform'"),
+    ({"lr": [0.1, 0.2]}, "tune.space.lr: expected one {kind: [args]}"),
+    ({"lr": {"uniform": [0.1, 0.2], "choice": [1]}}, "tune.space.lr: expected one {kind: [args]}"),
+    ({"lr": {"loguniform": [0, 0.1]}}, "tune.space.lr: loguniform needs low > 0"),
+    ({"lr": {"uniform": [0.2, 0.1]}}, "tune.space.lr: uniform needs low < high"),
+    ({"lr": {"uniform": [0.1]}}, "tune.space.lr: uniform takes a list of 2 numbers"),
+    ({"lr": {"uniform": 0.1}}, "tune.space.lr: uniform takes a list"),
+    ({"batch_size": {"randint": [16, 64.5]}}, "tune.space.batch_size: randint takes two integers"),
+    ({"batch_size": {"quniform": [16, 64, 0]}}, "tune.space.batch_size: quniform needs a step q > 0"),
+    ({"model": {"choice": []}}, "tune.space.model: choice takes a non-empty list"),
+    ({"lrr": {"uniform": [0.1, 0.2]}}, "tune.space.lrr: params.yaml has no train.lrr"),
+    ({"model.name": {"choice": ["a"]}}, "tune.space.model.name: train.model is not a mapping"),
+    ({"epochs": {"choice": [2, 8]}}, "tune.space.epochs: values up to 8 exceed tune.max_t = 6"),
+    ({}, "tune.space: expected a mapping"),
+])
+def test_a_malformed_entry_fails_naming_its_key(space, message):
+    with pytest.raises(ValueError) as caught:
+        parse_space(space, TRAIN, max_t=6)
+    assert message in str(caught.value)
+
+
+def test_overrides_reach_nested_keys_and_keep_int_types():
+    sampled = {"lr": np.float64(0.002), "batch_size": 32.0, "loss.name": "focal"}
+    cfg = apply_overrides(TRAIN, sampled)
+    assert cfg["loss"] == {**TRAIN["loss"], "name": "focal"} and cfg["optimizer"] == TRAIN["optimizer"]
+    assert type(cfg["batch_size"]) is int and type(cfg["lr"]) is float
+    assert TRAIN["loss"]["name"] == "cross_entropy"  # the original is untouched
+    assert as_params(sampled, TRAIN) == {"train": {"lr": 0.002, "batch_size": 32, "loss": {"name": "focal"}}}
+
+
+def test_dvc_command_quotes_each_override():
+    from src.tuning.results import dvc_command
+
+    command = dvc_command({"train": {"lr": 0.002, "batch_size": 32, "loss": {"name": "focal"}}})
+    assert command == "dvc exp run -S 'train.lr=0.002' -S 'train.batch_size=32' -S 'train.loss.name=focal' evaluate"
+
+
+# --- the seeded searcher -----------------------------------------------------------------------
+
+
+def suggestions(tune_cfg, count):
+    from src.tuning.search import METRIC, MODE, make_searcher
+
+    domains = parse_space(tune_cfg["space"], TRAIN, tune_cfg["max_t"])
+    searcher = make_searcher(domains, tune_cfg)
+    searcher.set_search_properties(METRIC, MODE, domains)
+    configs = []
+    for i in range(count):
+        configs.append(searcher.suggest(f"t{i}"))
+        searcher.on_trial_complete(f"t{i}", {METRIC: 0.1 * i})  # frees the concurrency slot
+    return configs
+
+
+def test_same_seed_gives_the_same_configuration_sequence():
+    cfg = yaml.safe_load((REPO / "params.yaml").read_text())["tune"]
+    first, again = suggestions(cfg, 6), suggestions(cfg, 6)
+    assert first == again and len({json.dumps(c, sort_keys=True, default=str) for c in first}) == 6
+    assert suggestions({**cfg, "seed": cfg["seed"] + 1}, 6) != first
+
+
+def test_tiny_space_seed_picks_the_bad_loss_first_only():
+    picked = [c["loss.name"] for c in suggestions(TINY_TUNE, 3)]
+    assert picked == ["no_such_loss", "cross_entropy", "cross_entropy"]
+
+
+# --- the real stage ----------------------------------------------------------------------------
+
+
+def test_tune_stage_runs_a_tiny_search_and_survives_a_failing_trial(tmp_path):
+    workspace = make_workspace(tmp_path)
+    code, output = run_stage(workspace)
+    assert code == 0, output[-4000:]
+
+    trials = pd.read_csv(workspace / "tune" / "trials.csv", dtype={"trial_id": str})
+    assert len(trials) == 3, trials
+    failed = trials[trials["status"] == "ERROR"]
+    assert len(failed) == 1 and failed["loss.name"].iloc[0] == "no_such_loss"
+    assert "unknown loss 'no_such_loss'" in failed["error"].iloc[0]
+    ok = trials[trials["status"] != "ERROR"]
+    assert len(ok) == 2 and ok["best_f1"].between(0, 1).all() and (ok["epochs_run"] >= 1).all()
+    assert set(ok["status"]) <= {"TERMINATED", "STOPPED-EARLY"} and (ok["node_ip"] == "127.0.0.1").all()
+    # The search went on after the failure: the failing trial was the first one created.
+    assert failed.index[0] == 0
+
+    best = yaml.safe_load((workspace / "tune" / "best_params.yaml").read_text())
+    assert set(best) == {"train"} and set(best["train"]) == {"lr", "loss"}
+    assert best["train"]["loss"] == {"name": "cross_entropy"}
+    best_row = ok.loc[ok["best_f1"].idxmax()]
+    assert best["train"]["lr"] == pytest.approx(best_row["lr"], rel=1e-12)
+
+    metrics = json.loads((workspace / "metrics" / "tune.json").read_text())
+    assert metrics["trials"] == 3 and metrics["trials_failed"] == 1 and metrics["epochs_budget"] == 6
+    assert metrics["epochs_run"] == ok["epochs_run"].sum() and metrics["best_f1"] == pytest.approx(best_row["best_f1"])
+
+    assert "dvc exp run -S 'train.lr=" in output and "-S 'train.loss.name=cross_entropy'" in output
+    assert "Ray local (loopback) at 127.0.0.1:" in output
+    # Each trial keeps at most its best and its last checkpoint, inside the output folder.
+    for trial_dir in (workspace / "tune" / "ray" / "search").glob("trial_*"):
+        assert len(list(trial_dir.glob("checkpoint_*"))) <= 2
+
+
+def test_all_trials_failing_fails_the_stage_with_the_first_error(tmp_path):
+    tune = {**TINY_TUNE, "num_samples": 2, "space": {"model": {"choice": ["no_such_model"]}}}
+    code, output = run_stage(make_workspace(tmp_path, tune=tune))
+    assert code != 0
+    assert "tune: all 2 trials failed" in output and "unknown timm model 'no_such_model'" in output
+    assert len(pd.read_csv(tmp_path / "tune" / "trials.csv")) == 2
+
+
+def test_bad_space_fails_before_ray_starts(tmp_path):
+    tune = {**TINY_TUNE, "space": {"lr": {"gaussian": [0, 1]}}}
+    code, output = run_stage(make_workspace(tmp_path, tune=tune), timeout=60)
+    assert code != 0 and "tune.space.lr: unknown kind 'gaussian'" in output and "Ray local" not in output
+
+
+def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_path):
+    tune = {**TINY_TUNE, "num_samples": 2, "max_t": 4, "grace_period": 4,
+            "space": {"lr": {"loguniform": [0.003, 0.03]}}}
+    workspace = make_workspace(tmp_path, tune=tune)
+    env = {**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}, "PYTHONPATH": str(REPO),
+           "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    first = subprocess.Popen([sys.executable, "-m", "stages.tune"], cwd=workspace, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    experiment = workspace / "tune" / "ray" / "search"
+    deadline = time.time() + 120
+    while not list(experiment.glob("trial_*/checkpoint_*")) and time.time() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves the experiment and stops
+    output = first.communicate(timeout=120)[0]
+    assert first.returncode != 0 and "the search was interrupted" in output, output[-3000:]
+    assert not (workspace / "tune" / "trials.csv").exists()
+
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["tune"]["resume"] = True
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    code, output = run_stage(workspace)
+    assert code == 0 and "resuming the interrupted search" in output, output[-3000:]
+    trials = pd.read_csv(workspace / "tune" / "trials.csv")
+    assert len(trials) == 2 and (trials["status"] == "TERMINATED").all() and (trials["epochs_run"] == 4).all()
+    for progress in experiment.glob("trial_*/progress.csv"):
+        # Each epoch reported once: resumed trials continued after their checkpoint, not from scratch.
+        assert pd.read_csv(progress)["epoch"].tolist() == [1, 2, 3, 4]
+
+
+def test_tune_block_checks_name_what_is_wrong():
+    from src.tuning.space import check_tune
+
+    cfg = yaml.safe_load((REPO / "params.yaml").read_text())["tune"]
+    assert set(check_tune(cfg, TRAIN)) == set(cfg["space"])
+    with pytest.raises(ValueError, match=r"tune: missing key\(s\) \['max_t'\]"):
+        check_tune({k: v for k, v in cfg.items() if k != "max_t"}, TRAIN)
+    with pytest.raises(ValueError, match="grace_period <= max_t"):
+        check_tune({**cfg, "grace_period": cfg["max_t"] + 1}, TRAIN)
