@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Stages call `python -m stages.<name>`: put the venv first on PATH so dvc runs them with it.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup repro tune test sample
+.PHONY: setup repro tune test sample plots
 
 setup: $(STAMP)
 
@@ -30,5 +30,17 @@ repro: $(STAMP) data
 tune: $(STAMP) data
 	dvc repro tune
 
+# The benchmark suite (README "Benchmarks"): prints a table, writes bench/results.json. QUICK=1 for a smoke run.
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) -m bench.run $(if $(QUICK),--quick) --out bench/results.json
+
+# The plots of dvc.yaml as dvc_plots/index.html, viewable offline (vega scripts inlined, see README).
+plots: $(STAMP)
+	$(PY) -m src.offline_plots
+	dvc plots show --html-template .dvc/tmp/plots_offline.html
+
+# System packages of the browser and SSH-remote tests (chromium, openssh-server): installed when root.
 test: $(STAMP)
+	bash tests/system_deps.sh
 	$(PY) -m pytest -q tests

@@ -18,8 +18,17 @@ def check_model_name(name: str) -> None:
                          f"(full list: timm.list_models())")
 
 
+HEAD_KINDS = ("single", "multi")
+
+
 def build_model(name: str, num_classes: int = 18, pretrained: str = "",
-                drop_rate: float = 0.0) -> torch.nn.Module:
+                drop_rate: float = 0.0, heads: str = "single") -> torch.nn.Module:
+    """heads="single": one 18-way classifier; "multi": src.heads.MultiHeadNet (still 18-class logits)."""
+    if heads not in HEAD_KINDS:
+        raise ValueError(f"train.heads: unknown kind {heads!r}; valid: {list(HEAD_KINDS)}")
+    if heads == "multi":
+        from src.heads import MultiHeadNet
+        return MultiHeadNet(build_model(name, 0, pretrained, drop_rate))
     check_model_name(name)
     if pretrained and not os.path.isfile(pretrained):
         raise FileNotFoundError(f"train.pretrained: weights file not found: {pretrained!r}")
@@ -41,8 +50,9 @@ def load_backbone(model: torch.nn.Module, path: str) -> None:
     head = model.pretrained_cfg.get("classifier") or ""
     head_keys = {k for k in own if head and k.startswith(head + ".")}
     # A head trained for another number of classes cannot be reused: keep the fresh one.
+    # (A backbone built with num_classes=0, as for heads=multi, has no classifier weights at all.)
     state = {k: v for k, v in state.items()
-             if not (k in head_keys and k in own and v.shape != own[k].shape)}
+             if not (head and k.startswith(head + ".") and (k not in own or v.shape != own[k].shape))}
     bad_shape = [k for k, v in state.items() if k in own and v.shape != own[k].shape]
     missing = [k for k in own if k not in state and k not in head_keys]
     unexpected = [k for k in state if k not in own]

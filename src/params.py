@@ -14,6 +14,7 @@ RULES = {
     "seed": integer(0),
     "data.age_bins": increasing(list_of(integer(1, 150), length=2)),
     "data.on_bad_image": one_of("error", "skip"),
+    "data.relabel": text,
     "face_crop.detector": text,
     "face_crop.min_face_size": integer(12),
     "face_crop.detect_scale": number(0, 1, low_open=True),
@@ -42,8 +43,23 @@ RULES = {
     "train.mean": list_of(number(0, 1), length=3),
     "train.std": list_of(number(0, 1, low_open=True), length=3),
     "train.augment": list_of(mapping),
+    "train.resample.min_count": integer(0),
+    "train.resample.max_count": integer(0),
+    "train.heads": one_of("single", "multi"),
+    "train.head_weights.mask": number(0),
+    "train.head_weights.gender": number(0),
+    "train.head_weights.age": number(0),
+    "train.mix.mixup_alpha": number(0),
+    "train.mix.cutmix_alpha": number(0),
+    "train.mix.prob": number(0, 1),
+    "train.mix.switch_prob": number(0, 1),
+    "train.mix.label_smoothing": number(0, 1, high_open=True),
+    "train.mix.vertical": one_of(True, False),
+    "train.ensemble.method": one_of("none", "voting", "bagging", "snapshot"),
+    "train.ensemble.n_estimators": integer(1),
     "ensemble.tta": list_of(text, unique=True),
     "ensemble.batch_size": integer(1),
+    "ensemble.error_analysis_top": integer(0),
     "predict.batch_size": integer(1),
     "evaluate.labels": text,
     "tune.fold": integer(0),
@@ -60,7 +76,10 @@ RULES = {
     "tune.address": text,
     "tune.space": lambda value: None if isinstance(value, dict) and value else "a non-empty mapping",
 }
-OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate"}
+# The modeling options (off by default) may be absent: params files written before them stay valid.
+MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
+OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate", "data.relabel"} | {
+    key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
 
 
 def load_params(path="params.yaml", check=True):
@@ -119,6 +138,11 @@ def _cross_checks(params):
         problems.append(f"tune.fold = {params['tune']['fold']}: outside 0..{k - 1} (split.k = {k})")
     if not params["train"]["folds"]:
         problems.append("train.folds: at least one fold is needed")
+    resample = params["train"].get("resample") or {}
+    if 0 < resample.get("max_count", 0) < resample.get("min_count", 0):
+        problems.append(f"train.resample: min_count {resample['min_count']} > max_count {resample['max_count']}")
+    if params["train"].get("heads") == "multi" and not any((params["train"].get("head_weights") or {"a": 1}).values()):
+        problems.append("train.head_weights: at least one head needs a weight > 0")
     return problems
 
 
@@ -145,4 +169,8 @@ def _check_names(params):
     build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)
     build_sampler(train["sampler"], np.arange(18), 0)
     build_transform(train["augment"], train["mean"], train["std"], train=True)
+    from src.mixing import build_mixer
+    from src.train_ensemble import check_ensemble
+    build_mixer(train.get("mix"), train["loss"]["name"])  # ldam + mixing fails here
+    check_ensemble(train)
     check_tta(params["ensemble"]["tta"])

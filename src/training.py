@@ -13,13 +13,17 @@ import torch
 
 from src.atomic import save_torch
 from src.crop_dataset import CropDataset, make_loader
+from src.heads import MultiHeadLoss
 from src.inference import autocast, predict_probs
 from src.labels import NUM_CLASSES
 from src.losses import build_loss
 from src.metrics import score
+from src.mixing import build_mixer
 from src.models import build_model
 from src.optim import build_optimizer, build_scheduler
+from src.resample import resample_indices
 from src.samplers import build_sampler
+from src.train_ensemble import AveragedEnsemble, Estimator, ensemble_spec, fit_ensemble
 from src.transforms import build_transform
 
 
@@ -46,15 +50,43 @@ def resolve_workers(value, device):
     return int(value)
 
 
+HEAD_WEIGHTS = {"mask": 1.0, "gender": 1.0, "age": 1.0}
+
+
+def network_args(cfg):
+    """build_model arguments of train.model / heads (every model kind returns 18-class logits)."""
+    return {"name": cfg["model"], "num_classes": NUM_CLASSES, "pretrained": cfg.get("pretrained", ""),
+            "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single")}
+
+
+def build_network(cfg):
+    """The fold model: one network, or (train.ensemble.method != none) an untrained AveragedEnsemble."""
+    spec = ensemble_spec(cfg)
+    if spec["method"] == "none":
+        return build_model(**network_args(cfg))
+    return AveragedEnsemble([Estimator(**network_args(cfg)) for _ in range(spec["n_estimators"])])
+
+
+def build_criterion(cfg, class_counts):
+    """train.loss on the 18 classes, or with heads=multi the weighted sum of the per-head losses."""
+    if cfg.get("heads", "single") == "multi":
+        return MultiHeadLoss(cfg["loss"], class_counts, cfg.get("head_weights", HEAD_WEIGHTS))
+    return build_loss(cfg["loss"], class_counts)
+
+
 def checkpoint_payload(cfg, model_state):
     """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
     return {"model": cfg["model"], "num_classes": NUM_CLASSES, "state_dict": model_state,
+            "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
             "mean": list(cfg["mean"]), "std": list(cfg["std"])}
 
 
 def load_fold_model(path, device):
     checkpoint = torch.load(path, map_location=device, weights_only=True)
-    model = build_model(checkpoint["model"], num_classes=checkpoint["num_classes"])
+    # Files written before heads/ensemble existed hold a single-head plain model.
+    cfg = {"model": checkpoint["model"], "heads": checkpoint.get("heads", "single"),
+           "ensemble": checkpoint.get("ensemble", {"method": "none"})}
+    model = build_network(cfg)
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device).eval(), checkpoint
 
@@ -64,15 +96,24 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
 
     cfg: the params.yaml `train` block. *_x: N x H x W x 3 uint8 crops, *_y: class labels.
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
-    resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present."""
+    resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
+    (not with a train.ensemble method: torchensemble runs its own loop, see src.train_ensemble)."""
     device = device or pick_device(cfg.get("device", "auto"))
     workers = resolve_workers(cfg.get("num_workers", "auto"), device)
+    fingerprint = run_fingerprint(cfg, seed, train_x, train_y, val_y)
+    resample = cfg.get("resample") or {}
+    if resample.get("min_count") or resample.get("max_count"):
+        rows = resample_indices(train_y, resample.get("min_count", 0), resample.get("max_count", 0), seed)
+        train_x, train_y = train_x[rows], np.asarray(train_y)[rows]
     torch.manual_seed(seed)
-    model = build_model(cfg["model"], NUM_CLASSES, cfg.get("pretrained", ""), cfg.get("drop_rate", 0.0)).to(device)
+    class_counts = np.bincount(train_y, minlength=NUM_CLASSES)
+    loss_fn = build_criterion(cfg, class_counts).to(device)
+    mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"])
+    if ensemble_spec(cfg)["method"] != "none":
+        return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers)
+    model = build_network(cfg).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    class_counts = np.bincount(train_y, minlength=NUM_CLASSES)
-    loss_fn = build_loss(cfg["loss"], class_counts).to(device)
     optimizer = build_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
     steps_per_epoch = max(1, len(train_x) // cfg["batch_size"])
     scheduler, step_per = build_scheduler(cfg["scheduler"], optimizer, cfg["epochs"], steps_per_epoch)
@@ -85,7 +126,6 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
                          sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
 
-    fingerprint = run_fingerprint(cfg, seed, train_x, train_y, val_y)
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
              "bad_epochs": 0, "history": [], "fingerprint": fingerprint}
     if resume_path and Path(resume_path).exists():
@@ -100,9 +140,11 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
         if sampler is not None:
             sampler.generator.manual_seed(epoch_seed)
         train_tf.set_random_seed(epoch_seed)
+        if mixer is not None:
+            mixer.set_seed(epoch_seed)
         loss_fn.set_epoch(epoch)
         train_loss = _train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
-                                  scaler, device)
+                                  scaler, device, mixer)
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
         val_probs = predict_probs(model, val_x, eval_tf, cfg["batch_size"] * 2, device, num_workers=workers)
@@ -124,11 +166,35 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                        state["epoch"], state["history"])
 
 
-def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device):
+def _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers):
+    """torchensemble trains all epochs in its own loop; the result is scored once, in eval mode."""
+    train_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=True)
+    eval_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=False)
+    train_tf.set_random_seed(seed)
+    sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
+    generator = torch.Generator().manual_seed(seed)
+    loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
+                         sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
+    model = fit_ensemble(cfg, network_args(cfg), loss_fn, loader, device)
+    val_probs = predict_probs(model, val_x, eval_tf, cfg["batch_size"] * 2, device, num_workers=workers)
+    # torchensemble does not return its losses: report the ensemble's training-set NLL (eval mode).
+    train_nll = _val_metrics(train_y, predict_probs(model, train_x, eval_tf, cfg["batch_size"] * 2, device,
+                                                    num_workers=workers))["val_loss"]
+    metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs), "lr": cfg["lr"]}
+    if on_epoch:
+        on_epoch(cfg["epochs"] - 1, metrics, True)
+    # One history entry (the ensemble after all epochs): best_epoch indexes history, as elsewhere.
+    return TrainResult({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, metrics["f1"], 0,
+                       val_probs, cfg["epochs"], [metrics])
+
+
+def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None):
     model.train()
     total, count = 0.0, 0
     for images, labels in loader:
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        if mixer is not None:
+            images, labels = mixer(images, labels)  # soft targets [N,18]
         if device.type == "cuda":
             images = images.contiguous(memory_format=torch.channels_last)
         optimizer.zero_grad(set_to_none=True)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from src.atomic import write_csv, write_json, write_npy
 from src.ensemble import load_fold_models, oof_report, out_of_fold_probs
+from src.error_analysis import write_error_analysis
 from src.manifest import read_manifest
 from src.metrics import score
 from src.params import load_params
@@ -41,6 +42,8 @@ def main():
     write_json(paths.METRICS / "cv.json", metrics)
     write_csv(paths.ENSEMBLE / "per_class_f1.csv", per_class)
     write_csv(paths.ENSEMBLE / "oof_predictions.csv", predictions)
+    write_error_analysis(paths.ENSEMBLE, predictions, table["person"].to_numpy()[scored], scored, crops,
+                         cfg["error_analysis_top"], params["data"]["age_bins"])
     write_npy(paths.ENSEMBLE / "oof_probs.npy", probs)
     write_json(paths.ENSEMBLE_MEMBERS, {"models": [str(paths.fold_dir(fold) / "model.pt") for fold in folds],
                                         "fold_f1": [metrics["folds"][str(fold)] for fold in folds],

@@ -1,48 +1,18 @@
 """The real `dvc repro` end to end on a tiny generated sample, in a temporary copy of the repo."""
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import json
+
 import pandas as pd
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 1, "model": "resnet18", "batch_size": 16},
-        "face_crop": {"size": [64, 48]}}
-
-
-def run(args, cwd):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "CI": "1"}
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout + done.stderr
-
-
-def merge(base, override):
-    for key, value in override.items():
-        base[key] = merge(base.get(key, {}), value) if isinstance(value, dict) else value
-    return base
+from tests.workspace import TINY, make_sample, make_workspace, run
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """A copy of the repo's pipeline files with tiny params, a git repo of its own and a tiny sample."""
-    ws = tmp_path_factory.mktemp("repo")
-    for folder in ("src", "stages"):
-        shutil.copytree(REPO / folder, ws / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore"):
-        (ws / name).parent.mkdir(exist_ok=True)
-        shutil.copy(REPO / name, ws / name)
-    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), TINY)
-    (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "init", "-q"], ws)
-    run(["git", "add", "-A"], ws)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline"], ws)
-    run([sys.executable, "-m", "stages.make_sample", "--out", "data", "--persons", "12", "--eval-persons", "3"], ws)
+    ws = make_workspace(tmp_path_factory.mktemp("repo"), TINY)
+    make_sample(ws, persons=12, eval_persons=3)
     run(["dvc", "repro", "evaluate"], ws)
     return ws
 

@@ -1,0 +1,126 @@
+"""What the measurements share: interleaved timing, the train params, crop arrays, the training step."""
+import itertools
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from src.crop_dataset import CropDataset, make_loader
+from src.labels import NUM_CLASSES
+from src.losses import build_loss
+from src.models import build_model
+from src.optim import build_optimizer
+from src.params import load_params
+from src.samplers import build_sampler
+from src.training import _train_epoch  # the real step loop: a benchmark of a copy would measure the copy
+from src.transforms import build_transform
+
+REPO = Path(__file__).resolve().parents[1]
+CROPS = REPO / "crops"
+
+
+def params():
+    return load_params(REPO / "params.yaml")
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def interleaved(runs, rounds, device=torch.device("cpu"), cpu_seconds=None):
+    """runs: {name: fn() -> items done}. Runs A, B, C, A, B, C... `rounds` times so load drift hits
+    every candidate alike; returns {name: [items/s per window]}. cpu_seconds, when given a dict, gets
+    {name: [process CPU seconds per item per window]}: on a loaded machine CPU time varies far less
+    than wall time (it excludes the time other processes hold the cores)."""
+    rates = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            sync(device)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            done = fn()
+            sync(device)
+            rates[name].append(done / (time.perf_counter() - start))
+            if cpu_seconds is not None:
+                cpu_seconds.setdefault(name, []).append((time.process_time() - cpu_start) / done)
+    return rates
+
+
+def median(values):
+    return float(statistics.median(values))
+
+
+def train_crops(limit=None):
+    """The default sample's train crops and labels (in memory, as stages/train.py holds them); random
+    crops of the training size when faceCrop has not run."""
+    if (CROPS / "train.npy").exists() and (CROPS / "train.csv").exists():
+        import pandas as pd
+        crops = np.load(CROPS / "train.npy", mmap_mode="r")
+        labels = pd.read_csv(CROPS / "train.csv", usecols=["label"])["label"].to_numpy()
+        source = "crops/train.npy (default sample)"
+    else:
+        h, w = params()["face_crop"]["size"]
+        crops, labels = random_crops(2100, h, w), random_labels(2100)
+        source = "random uint8 (crops/train.npy absent)"
+    limit = limit or len(crops)
+    return np.ascontiguousarray(crops[:limit]), labels[:limit], source
+
+
+def random_labels(n, seed=0):
+    return np.random.default_rng(seed).integers(0, NUM_CLASSES, n)
+
+
+def random_crops(n, h, w, path=None, seed=0, chunk=1024):
+    """n x h x w x 3 random uint8 crops: in memory, or a .npy memory-map at `path` (written in chunks)."""
+    shape = (n, h, w, 3)
+    crops = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape) if path else np.empty(shape, np.uint8)
+    rng = np.random.default_rng(seed)
+    for start in range(0, n, chunk):
+        crops[start:start + chunk] = rng.integers(0, 256, (min(chunk, n - start), h, w, 3), dtype=np.uint8)
+    if path:
+        crops.flush()
+    return crops
+
+
+class TrainStep:
+    """The model, loss, optimizer and scaler train_model builds from the params.yaml train block,
+    and the two kinds of batches: through the real loader, or already-made tensors (the ceiling)."""
+
+    def __init__(self, cfg, labels, device, seed=0):
+        self.cfg, self.device = cfg, device
+        torch.manual_seed(seed)
+        self.model = build_model(cfg["model"], NUM_CLASSES, "", cfg.get("drop_rate", 0.0)).to(device)
+        if device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loss_fn = build_loss(cfg["loss"], np.bincount(labels, minlength=NUM_CLASSES)).to(device)
+        self.optimizer = build_optimizer(cfg["optimizer"], self.model.parameters(), cfg["lr"])
+        self.scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+
+    def loader(self, crops, labels, workers, seed=0):
+        cfg = self.cfg
+        transform = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=True)
+        transform.set_random_seed(seed)
+        sampler = build_sampler(cfg["sampler"], np.asarray(labels), seed)
+        return make_loader(CropDataset(crops, labels, transform), cfg["batch_size"], workers, shuffle=True,
+                           sampler=sampler, generator=torch.Generator().manual_seed(seed),
+                           drop_last=len(crops) > cfg["batch_size"])
+
+    def steps(self, batches, n):
+        """n optimizer steps of src.training._train_epoch over `batches`; returns images seen."""
+        _train_epoch(self.model, itertools.islice(batches, n), self.loss_fn, self.optimizer, None,
+                     self.scaler, self.device)
+        return n * self.cfg["batch_size"]
+
+
+def forever(loader):
+    """Batches of successive epochs, as train_model draws them (a new iterator each epoch)."""
+    while True:
+        yield from loader
+
+
+def ready_batches(loader, device, count=4):
+    """`count` batches made once by the real loader and kept on the device: the ceiling's input."""
+    made = list(itertools.islice(forever(loader), count))
+    return itertools.cycle([(x.to(device), y.to(device)) for x, y in made])

@@ -1,0 +1,90 @@
+"""Train-time ensemble inside a fold with torchensemble: train.ensemble = {method, n_estimators}.
+
+method: none | voting | bagging | snapshot (torchensemble's VotingClassifier, BaggingClassifier,
+SnapshotEnsembleClassifier). torchensemble runs its own loop for all train.epochs (no per-epoch
+checkpoint selection, no resume, no CutMix/MixUp, no LDAM deferred re-weighting); its in-fit
+validation is not used (it keeps BatchNorm in train mode): the result is scored afterwards in eval
+mode like any model. The fold model is an AveragedEnsemble: plain estimators whose mean softmax it
+returns as log-probabilities, saved and loaded as a state_dict (weights_only), never with
+torchensemble's io (which pickles the loss module). set_logger is never called: no ./logs/.
+"""
+import torch
+from torch import nn
+from torchensemble import BaggingClassifier, SnapshotEnsembleClassifier, VotingClassifier
+
+from src.labels import NUM_CLASSES
+
+METHODS = {"voting": VotingClassifier, "bagging": BaggingClassifier, "snapshot": SnapshotEnsembleClassifier}
+DEFAULTS = {"method": "none", "n_estimators": 3}
+
+
+class Estimator(nn.Module):
+    """One member: a fresh network per instance (torchensemble instantiates a class per member)."""
+
+    def __init__(self, **network_args):
+        super().__init__()
+        from src.models import build_model
+        self.net = build_model(**network_args)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class AveragedEnsemble(nn.Module):
+    """forward -> log(mean softmax of the members): softmax of it is their soft vote."""
+
+    def __init__(self, estimators):
+        super().__init__()
+        self.estimators = nn.ModuleList(estimators)
+
+    def forward(self, x):
+        probs = torch.stack([torch.softmax(e(x).float(), dim=1) for e in self.estimators]).mean(0)
+        return probs.clamp_min(1e-12).log()
+
+
+def ensemble_spec(cfg):
+    spec = {**DEFAULTS, **(cfg.get("ensemble") or {})}
+    if spec["method"] != "none" and spec["method"] not in METHODS:
+        raise ValueError(f"train.ensemble.method: unknown {spec['method']!r}; valid: {['none', *METHODS]}")
+    return spec
+
+
+def check_ensemble(cfg):
+    """Combinations torchensemble's own loop cannot honour fail here, before training."""
+    spec = ensemble_spec(cfg)
+    if spec["method"] == "none":
+        return
+    mix = cfg.get("mix") or {}
+    if mix.get("mixup_alpha", 0) > 0 or mix.get("cutmix_alpha", 0) > 0:
+        raise ValueError("train.ensemble: CutMix/MixUp (train.mix) cannot be used with a torchensemble method")
+    if cfg["scheduler"]["name"] not in ("none", "CosineAnnealingLR", "StepLR"):
+        raise ValueError(f"train.ensemble: scheduler {cfg['scheduler']['name']!r} is not supported with a "
+                         "torchensemble method (it steps once per epoch): use none, CosineAnnealingLR or StepLR")
+    if spec["method"] == "snapshot" and cfg["epochs"] % spec["n_estimators"]:
+        raise ValueError(f"train.ensemble: snapshot needs train.epochs ({cfg['epochs']}) to be a multiple of "
+                         f"n_estimators ({spec['n_estimators']})")
+
+
+def fit_ensemble(cfg, network_args, loss_fn, loader, device):
+    """Train spec['n_estimators'] members on loader for cfg['epochs']; returns an AveragedEnsemble."""
+    check_ensemble(cfg)
+    spec = ensemble_spec(cfg)
+    ensemble = METHODS[spec["method"]](estimator=Estimator, n_estimators=spec["n_estimators"],
+                                       estimator_args=network_args, cuda=device.type == "cuda",
+                                       **({} if spec["method"] == "snapshot" else {"n_jobs": 1}))
+    ensemble.set_criterion(loss_fn)
+    optimizer = dict(cfg["optimizer"])
+    name = optimizer.pop("name")
+    if name == "SGD":
+        optimizer.setdefault("momentum", 0.9)  # as src.optim's SGD
+    ensemble.set_optimizer(name, lr=cfg["lr"], **optimizer)
+    scheduler = dict(cfg["scheduler"])
+    scheduler_name = scheduler.pop("name")
+    if spec["method"] != "snapshot" and scheduler_name != "none":
+        defaults = {"CosineAnnealingLR": {"T_max": cfg["epochs"]},
+                    "StepLR": {"step_size": max(1, cfg["epochs"] // 3)}}[scheduler_name]
+        ensemble.set_scheduler(scheduler_name, **{**defaults, **scheduler})
+    loader.dataset.classes = list(range(NUM_CLASSES))  # else torchensemble reads the whole loader once
+    log_interval = 10**9  # one line per member and epoch (batch 0), not one per batch
+    ensemble.fit(loader, epochs=cfg["epochs"], log_interval=log_interval, save_model=False)
+    return AveragedEnsemble(list(ensemble.estimators_)).to(device)

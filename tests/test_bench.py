@@ -1,0 +1,30 @@
+"""The benchmark suite's smoke run: `python -m bench.run --quick` on its cheapest items writes the
+JSON the README describes. Figures are printed, never asserted (they depend on the machine's load)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quick_bench_writes_every_key(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--only", "train_throughput,predict_tta",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and {"cpus", "torch_threads", "load_average_1_5_15"} <= set(report["machine"])
+    train, predict = report["results"]["train_throughput"], report["results"]["predict_tta"]
+    assert {"real_images_per_s", "ceiling_images_per_s", "ratio", "targets", "seconds"} <= set(train)
+    assert {"no_tta_images_per_s", "tta_hflip_images_per_s", "tta_cost_ratio"} <= set(predict)
+    assert train["targets"][0]["name"] == "train real/ceiling" and isinstance(train["targets"][0]["met"], bool)
+    assert "train real / ceiling" in done.stdout  # the printed table
+
+
+def test_gpu_smoke_parses_and_refuses_without_cuda_or_dry_runs():
+    assert subprocess.run(["bash", "-n", "bench/gpu_smoke.sh"], cwd=REPO).returncode == 0
+    import torch
+    if not torch.cuda.is_available():
+        done = subprocess.run(["bash", "bench/gpu_smoke.sh"], cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 2 and "no CUDA device" in done.stderr

@@ -1,0 +1,55 @@
+"""train.ensemble: torchensemble members inside a fold; the saved fold model reloads (weights_only)
+and predicts exactly as trained; no ./logs/ is left behind."""
+import numpy as np
+import pytest
+import torch
+
+from src.labels import NUM_CLASSES
+from src.train_ensemble import AveragedEnsemble, check_ensemble
+from src.training import checkpoint_payload, load_fold_model, train_model
+from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
+from tests.test_heads import TINY
+from tests.test_training import colour_task
+
+
+@pytest.fixture(scope="module")
+def task():
+    return colour_task(32, 0) + colour_task(16, 1)
+
+
+@pytest.mark.parametrize("method, heads, epochs", [("voting", "single", 1), ("bagging", "multi", 1),
+                                                   ("snapshot", "single", 2)])
+def test_fold_ensemble_saves_and_reloads_with_identical_predictions(task, tmp_path, monkeypatch, method, heads, epochs):
+    monkeypatch.chdir(tmp_path)
+    cfg = {**TINY, "epochs": epochs, "heads": heads, "ensemble": {"method": method, "n_estimators": 2}}
+    seen = []
+    result = train_model(cfg, *task, seed=0, on_epoch=lambda e, m, i: seen.append(e))
+    assert seen == [epochs - 1] and len(result.history) == 1 and result.best_epoch == 0
+    np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
+    torch.save(checkpoint_payload(cfg, result.best_state), tmp_path / "model.pt")
+    model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
+    assert isinstance(model, AveragedEnsemble) and len(model.estimators) == 2
+    assert checkpoint["ensemble"] == {"method": method, "n_estimators": 2}
+    from src.inference import predict_probs
+    from src.transforms import build_transform
+    eval_tf = build_transform([], cfg["mean"], cfg["std"], train=False)
+    probs = predict_probs(model, task[2], eval_tf, 2 * cfg["batch_size"], torch.device("cpu"))
+    np.testing.assert_array_equal(probs, result.val_probs)  # save/load: identical predictions
+    assert probs.shape == (16, NUM_CLASSES)
+    assert not (tmp_path / "logs").exists()
+
+
+def test_same_seed_gives_the_same_ensemble(task):
+    cfg = {**TINY, "ensemble": {"method": "voting", "n_estimators": 2}}
+    np.testing.assert_array_equal(train_model(cfg, *task, seed=1).val_probs, train_model(cfg, *task, seed=1).val_probs)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"ensemble": {"method": "snapshot", "n_estimators": 3}, "epochs": 4}, "multiple of n_estimators"),
+    ({"ensemble": {"method": "voting", "n_estimators": 2}, "mix": {"cutmix_alpha": 1.0}}, "CutMix"),
+    ({"ensemble": {"method": "voting", "n_estimators": 2}, "scheduler": {"name": "CyclicLR"}}, "CyclicLR"),
+    ({"ensemble": {"method": "boosting", "n_estimators": 2}}, "unknown 'boosting'"),
+])
+def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
+    with pytest.raises(ValueError, match=message):
+        check_ensemble({**TINY, **change})
