@@ -3,6 +3,7 @@ import numpy as np
 import torch
 
 from src.crop_dataset import CropDataset, make_loader
+from src.progress import progress
 
 # Test-time views: each maps a normalised NCHW batch to the view the model sees.
 TTA_VIEWS = {"hflip": lambda batch: torch.flip(batch, dims=[3])}
@@ -28,7 +29,7 @@ def predict_probs(models, crops, transform, batch_size, device, tta=(), num_work
     views = [lambda batch: batch] + [TTA_VIEWS[name] for name in tta]
     loader = make_loader(CropDataset(crops, None, transform), batch_size, num_workers)
     chunks = []
-    for images, _ in loader:
+    for images, _ in progress(loader, desc="predict", unit="batch", leave=False):
         images = images.to(device, non_blocking=True)
         total = 0
         with autocast(device):

@@ -21,6 +21,7 @@ from src.metrics import score
 from src.mixing import build_mixer
 from src.models import build_model
 from src.optim import build_optimizer, build_scheduler
+from src.progress import progress
 from src.resample import resample_indices
 from src.samplers import build_sampler
 from src.train_ensemble import AveragedEnsemble, Estimator, ensemble_spec, fit_ensemble
@@ -191,7 +192,7 @@ def _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch
 def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None):
     model.train()
     total, count = 0.0, 0
-    for images, labels in loader:
+    for images, labels in progress(loader, desc="train", unit="batch", leave=False):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         if mixer is not None:
             images, labels = mixer(images, labels)  # soft targets [N,18]
