@@ -91,7 +91,8 @@ class TrainStep:
     def __init__(self, cfg, labels, device, seed=0):
         self.cfg, self.device = cfg, device
         torch.manual_seed(seed)
-        self.model = build_model(cfg["model"], NUM_CLASSES, "", cfg.get("drop_rate", 0.0)).to(device)
+        self.model = build_model(cfg["model"], NUM_CLASSES, "", cfg.get("drop_rate", 0.0),
+                                 mean=cfg["mean"], std=cfg["std"]).to(device)
         if device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.loss_fn = build_loss(cfg["loss"], np.bincount(labels, minlength=NUM_CLASSES)).to(device)
@@ -100,8 +101,9 @@ class TrainStep:
 
     def loader(self, crops, labels, workers, seed=0):
         cfg = self.cfg
-        transform = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=True)
-        transform.set_random_seed(seed)
+        transform = build_transform(cfg["augment"], train=True)
+        if transform is not None:
+            transform.set_random_seed(seed)
         sampler = build_sampler(cfg["sampler"], np.asarray(labels), seed)
         return make_loader(CropDataset(crops, labels, transform), cfg["batch_size"], workers, shuffle=True,
                            sampler=sampler, generator=torch.Generator().manual_seed(seed),

@@ -8,7 +8,6 @@ from src.inference import predict_probs
 from src.labels import NUM_CLASSES
 from src.models import build_model
 from src.training import pick_device
-from src.transforms import build_transform
 
 
 def eval_crops(limit):
@@ -23,8 +22,9 @@ def run(quick):
     cfg, batch_size = p["train"], p["predict"]["batch_size"]
     device = pick_device()
     torch.manual_seed(0)
-    models = [build_model(cfg["model"], NUM_CLASSES).to(device).eval() for _ in range(5)]
-    transform = build_transform([], cfg["mean"], cfg["std"], train=False)
+    models = [build_model(cfg["model"], NUM_CLASSES, mean=cfg["mean"], std=cfg["std"]).to(device).eval()
+              for _ in range(5)]
+    transform = None  # eval: crops as stored, as the ensemble and predict stages use them
     crops, source = eval_crops(32 if quick else 64)
     predict_probs(models, crops[:batch_size], transform, batch_size, device)  # warm-up
     rates = interleaved({tta: (lambda tta=tta: len(predict_probs(models, crops, transform, batch_size, device,

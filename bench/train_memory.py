@@ -30,7 +30,6 @@ def child(path, steps, val_limit):
     from bench.common import TrainStep
     from src.inference import predict_probs
     from src.training import pick_device, resolve_workers
-    from src.transforms import build_transform
 
     cfg = params()["train"]
     device = pick_device(cfg.get("device", "auto"))
@@ -45,8 +44,7 @@ def child(path, steps, val_limit):
     for done in range(0, steps, 5):
         step.steps(batches, min(5, steps - done))
         trace.append([min(done + 5, steps), round(me.memory_info().rss / 2**20)])
-    eval_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=False)
-    predict_probs(step.model, val_x[:val_limit], eval_tf, cfg["batch_size"] * 2, device)
+    predict_probs(step.model, val_x[:val_limit], None, cfg["batch_size"] * 2, device)
     trace.append(["val", round(me.memory_info().rss / 2**20)])
     print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_trace_mb": trace,
                       "train_images": len(train_x), "val_images": len(val_x), "steps": steps,

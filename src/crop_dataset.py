@@ -5,7 +5,8 @@ from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 
 class CropDataset(Dataset):
-    """crops: N x H x W x 3 uint8 (a memory-map is fine); labels: N ints or None (eval)."""
+    """crops: N x H x W x 3 uint8 (a memory-map is fine); labels: N ints or None (eval);
+    transform: an albumentations Compose (uint8 -> uint8) or None. Items stay uint8 H x W x 3."""
 
     def __init__(self, crops, labels, transform):
         self.crops, self.labels, self.transform = crops, labels, transform
@@ -14,19 +15,32 @@ class CropDataset(Dataset):
         return len(self.crops)
 
     def __getitem__(self, i):
-        image = self.transform(image=np.asarray(self.crops[i]))["image"]
+        image = np.asarray(self.crops[i])
+        if self.transform is not None:
+            image = self.transform(image=image)["image"]
         return image, (-1 if self.labels is None else int(self.labels[i]))
+
+
+def collate_pixels(batch):
+    """[(uint8 H x W x 3, label)] -> (float N x 3 x H x W pixel values 0..255, int64 labels).
+
+    One vectorised conversion per batch instead of a float copy per image. The result has
+    channels_last strides (a permuted view of N x H x W x 3), the layout the GPU path wants."""
+    images, labels = zip(*batch)
+    pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
+    return pixels, torch.tensor(labels, dtype=torch.int64)
 
 
 def _seed_worker_transform(worker_id):
     # Each worker holds a copy of the transform with the same seed: give each its own stream,
     # derived from the loader's per-epoch generator so a run is reproducible.
     info = get_worker_info()
-    info.dataset.transform.set_random_seed(torch.initial_seed() % 2**32)
+    if info.dataset.transform is not None:
+        info.dataset.transform.set_random_seed(torch.initial_seed() % 2**32)
 
 
 def make_loader(dataset, batch_size, num_workers, shuffle=False, sampler=None, generator=None, drop_last=False):
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-        generator=generator, num_workers=num_workers, drop_last=drop_last,
+        generator=generator, num_workers=num_workers, drop_last=drop_last, collate_fn=collate_pixels,
         pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker_transform if num_workers else None)

@@ -1,39 +1,50 @@
-"""Soft voting over fold models: out-of-fold estimates and eval-set probabilities."""
+"""Soft voting over the folds' members: out-of-fold estimates and eval-set probabilities."""
 import numpy as np
 import pandas as pd
 
 from src.inference import predict_probs
 from src.labels import NUM_CLASSES, class_name
 from src.metrics import confusion, per_class_f1, score
+from src.tasks import combine_task_probs
 from src.training import load_fold_model
-from src.transforms import build_transform
 
 
-def load_fold_models(model_files, device):
-    """[(model, checkpoint)] for each file; all must share the input normalisation."""
-    loaded = [load_fold_model(path, device) for path in model_files]
-    norms = {(tuple(c["mean"]), tuple(c["std"])) for _, c in loaded}
-    if len(norms) > 1:
-        raise ValueError(f"fold models disagree on input normalisation: {sorted(norms)}")
+def load_members(members, device):
+    """members: [{task: model file}] (one per fold) -> [{task: model}]. A member is one 18-class
+    model ({all: file}) or the three task models of a fold ({mask, gender, age}: src.tasks)."""
+    loaded = []
+    for member in members:
+        models = {}
+        for task, path in member.items():
+            model, checkpoint = load_fold_model(path, device)
+            if checkpoint["task"] != task:
+                raise ValueError(f"{path}: holds a {checkpoint['task']!r} model, listed as the {task!r} model")
+            models[task] = model
+        loaded.append(models)
     return loaded
 
 
-def eval_transform(checkpoint):
-    return build_transform([], checkpoint["mean"], checkpoint["std"], train=False)
+def member_probs(models, crops, batch_size, device, tta):
+    """N x 18 probabilities of one member (with the TTA views averaged per model)."""
+    if set(models) == {"all"}:
+        return predict_probs(models["all"], crops, None, batch_size, device, tta)
+    return combine_task_probs({task: predict_probs(model, crops, None, batch_size, device, tta)
+                               for task, model in models.items()})
 
 
-def out_of_fold_probs(loaded, fold_rows, crops, batch_size, device, tta):
-    """Each fold's model predicts only its own validation rows. Returns N_rows x C with NaN rows
+def out_of_fold_probs(members, fold_rows, crops, batch_size, device, tta):
+    """Each fold's member predicts only its own validation rows. Returns N_rows x C with NaN rows
     for images of folds not given (so a partial fold list is visible, never silently scored)."""
     probs = np.full((len(crops), NUM_CLASSES), np.nan, dtype=np.float32)
-    for (model, checkpoint), rows in zip(loaded, fold_rows):
-        probs[rows] = predict_probs(model, crops[rows], eval_transform(checkpoint), batch_size, device, tta)
+    for models, rows in zip(members, fold_rows):
+        probs[rows] = member_probs(models, crops[rows], batch_size, device, tta)
     return probs
 
 
-def soft_vote(loaded, crops, batch_size, device, tta):
-    models = [model for model, _ in loaded]
-    return predict_probs(models, crops, eval_transform(loaded[0][1]), batch_size, device, tta)
+def soft_vote(members, crops, batch_size, device, tta):
+    """Mean of the members' 18-class probabilities."""
+    probs = [member_probs(models, crops, batch_size, device, tta) for models in members]
+    return np.mean(probs, axis=0).astype(np.float32)
 
 
 def oof_report(labels, probs, paths):

@@ -1,4 +1,5 @@
 """Person-grouped stratified k-fold: the person folder is the unit, so no face is in two folds."""
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
@@ -19,3 +20,22 @@ def person_folds(table, k, seed):
     for number, (_, val_idx) in enumerate(splitter.split(persons, strata, groups=persons["person"])):
         fold.iloc[val_idx] = number
     return pd.DataFrame({"person": persons["person"], "fold": fold.astype(int)})
+
+
+def fold_of_rows(image_persons, folds):
+    """The fold of each image: image_persons (one person per image), folds: the (person, fold) table.
+    Every person must have a fold (the table was made from the same crops)."""
+    fold_of = pd.Series(image_persons).map(dict(zip(folds["person"], folds["fold"])))
+    if fold_of.isna().any():
+        unknown = sorted(pd.Series(image_persons)[fold_of.isna()].unique())
+        raise ValueError(f"no fold for persons {unknown[:5]}: folds/person_folds.csv is from other crops "
+                         f"(rerun split)")
+    return fold_of.astype(int).to_numpy()
+
+
+def fold_split(image_persons, folds, fold):
+    """(train rows, validation rows) of `fold`: the other folds' persons train, this fold's validate."""
+    if fold not in set(folds["fold"]):
+        raise ValueError(f"fold {fold} is not a fold of the split (folds {sorted(set(folds['fold']))})")
+    fold_of = fold_of_rows(image_persons, folds)
+    return np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)

@@ -1,5 +1,9 @@
 """Model factory: any timm architecture by name, random init or a local weights file.
 
+Every model built here takes the loaders' batches as they come: float N x 3 x H x W pixel values
+0..255 (src.crop_dataset.collate_pixels). Its first layer normalises them with the train.mean/std it
+was built with (saved in its state_dict), so the data path does no per-image float work.
+
 No weights are ever downloaded: `pretrained` is a path on disk, loaded with
 weights_only semantics (tensors only, no arbitrary pickled code).
 """
@@ -8,6 +12,7 @@ import os
 
 import timm
 import torch
+from torch import nn
 from timm.models import load_state_dict
 
 
@@ -19,16 +24,42 @@ def check_model_name(name: str) -> None:
 
 
 HEAD_KINDS = ("single", "multi")
+# timm's ImageNet constants: the fallback when no train.mean/std is given (tests, one-off models)
+DEFAULT_MEAN, DEFAULT_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-def build_model(name: str, num_classes: int = 18, pretrained: str = "",
-                drop_rate: float = 0.0, heads: str = "single") -> torch.nn.Module:
-    """heads="single": one 18-way classifier; "multi": src.heads.MultiHeadNet (still 18-class logits)."""
+class PixelInput(nn.Module):
+    """net((x / 255 - mean) / std) for float pixel batches 0..255, as one multiply-add per element."""
+
+    def __init__(self, net: nn.Module, mean, std):
+        super().__init__()
+        self.net = net
+        mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+        if mean.shape != (3,) or std.shape != (3,) or not bool((std > 0).all()):
+            raise ValueError(f"train.mean/std: three values each, std > 0; got {mean.tolist()}, {std.tolist()}")
+        self.register_buffer("scale", (1.0 / (255.0 * std)).view(1, 3, 1, 1))
+        self.register_buffer("shift", (-mean / std).view(1, 3, 1, 1))
+
+    def forward(self, x):
+        return self.net(torch.addcmul(self.shift, x, self.scale))
+
+
+def build_model(name: str, num_classes: int = 18, pretrained: str = "", drop_rate: float = 0.0,
+                heads: str = "single", mean=DEFAULT_MEAN, std=DEFAULT_STD) -> nn.Module:
+    """heads="single": one num_classes-way classifier; "multi": src.heads.MultiHeadNet (18-class
+    logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std)."""
     if heads not in HEAD_KINDS:
         raise ValueError(f"train.heads: unknown kind {heads!r}; valid: {list(HEAD_KINDS)}")
     if heads == "multi":
+        if num_classes != 18:
+            raise ValueError(f"train.heads: multi predicts all 18 classes, not {num_classes} (use train.tasks [all])")
         from src.heads import MultiHeadNet
-        return MultiHeadNet(build_model(name, 0, pretrained, drop_rate))
+        return PixelInput(MultiHeadNet(timm_model(name, 0, pretrained, drop_rate)), mean, std)
+    return PixelInput(timm_model(name, num_classes, pretrained, drop_rate), mean, std)
+
+
+def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: float = 0.0) -> nn.Module:
+    """The bare timm network (num_classes=0: pooled features, no classifier)."""
     check_model_name(name)
     if pretrained and not os.path.isfile(pretrained):
         raise FileNotFoundError(f"train.pretrained: weights file not found: {pretrained!r}")
@@ -39,7 +70,7 @@ def build_model(name: str, num_classes: int = 18, pretrained: str = "",
     return model
 
 
-def load_backbone(model: torch.nn.Module, path: str) -> None:
+def load_backbone(model: nn.Module, path: str) -> None:
     """Load every weight of `path` into `model`; the classifier is kept fresh when its shape differs.
 
     Accepts a plain state dict, a timm/torch checkpoint ({"state_dict"|"model": ...}, EMA preferred)

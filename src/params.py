@@ -45,6 +45,7 @@ RULES = {
     "train.augment": list_of(mapping),
     "train.resample.min_count": integer(0),
     "train.resample.max_count": integer(0),
+    "train.tasks": list_of(one_of("all", "mask", "gender", "age"), unique=True),
     "train.heads": one_of("single", "multi"),
     "train.head_weights.mask": number(0),
     "train.head_weights.gender": number(0),
@@ -63,6 +64,7 @@ RULES = {
     "predict.batch_size": integer(1),
     "evaluate.labels": text,
     "tune.fold": integer(0),
+    "tune.task": one_of("all", "mask", "gender", "age"),
     "tune.num_samples": integer(1),
     "tune.max_concurrent": integer(1),
     "tune.seed": integer(0),
@@ -78,7 +80,7 @@ RULES = {
 }
 # The modeling options (off by default) may be absent: params files written before them stay valid.
 MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
-OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate", "data.relabel"} | {
+OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate", "data.relabel", "tune.task"} | {
     key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
 
 
@@ -141,6 +143,13 @@ def _cross_checks(params):
     resample = params["train"].get("resample") or {}
     if 0 < resample.get("max_count", 0) < resample.get("min_count", 0):
         problems.append(f"train.resample: min_count {resample['min_count']} > max_count {resample['max_count']}")
+    tasks = params["train"]["tasks"]
+    if tasks != ["all"] and sorted(tasks) != ["age", "gender", "mask"]:
+        problems.append(f"train.tasks: {tasks}; expected [all] (one 18-class model per fold) or [mask, gender, age] "
+                        f"(one model per attribute, combined into 18 classes by the ensemble)")
+    elif tasks != ["all"] and params["train"].get("heads") == "multi":
+        problems.append("train.heads: multi predicts all 18 classes from one model; with train.tasks "
+                        "[mask, gender, age] use heads single")
     if params["train"].get("heads") == "multi" and not any((params["train"].get("head_weights") or {"a": 1}).values()):
         problems.append("train.head_weights: at least one head needs a weight > 0")
     return problems
@@ -168,7 +177,7 @@ def _check_names(params):
     optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
     build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)
     build_sampler(train["sampler"], np.arange(18), 0)
-    build_transform(train["augment"], train["mean"], train["std"], train=True)
+    build_transform(train["augment"], train=True)
     from src.mixing import build_mixer
     from src.train_ensemble import check_ensemble
     build_mixer(train.get("mix"), train["loss"]["name"])  # ldam + mixing fails here

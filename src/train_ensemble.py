@@ -12,7 +12,6 @@ import torch
 from torch import nn
 from torchensemble import BaggingClassifier, SnapshotEnsembleClassifier, VotingClassifier
 
-from src.labels import NUM_CLASSES
 
 METHODS = {"voting": VotingClassifier, "bagging": BaggingClassifier, "snapshot": SnapshotEnsembleClassifier}
 DEFAULTS = {"method": "none", "n_estimators": 3}
@@ -84,7 +83,7 @@ def fit_ensemble(cfg, network_args, loss_fn, loader, device):
         defaults = {"CosineAnnealingLR": {"T_max": cfg["epochs"]},
                     "StepLR": {"step_size": max(1, cfg["epochs"] // 3)}}[scheduler_name]
         ensemble.set_scheduler(scheduler_name, **{**defaults, **scheduler})
-    loader.dataset.classes = list(range(NUM_CLASSES))  # else torchensemble reads the whole loader once
+    loader.dataset.classes = list(range(network_args["num_classes"]))  # else torchensemble reads the whole loader once
     log_interval = 10**9  # one line per member and epoch (batch 0), not one per batch
     ensemble.fit(loader, epochs=cfg["epochs"], log_interval=log_interval, save_model=False)
     return AveragedEnsemble(list(ensemble.estimators_)).to(device)

@@ -1,4 +1,4 @@
-"""The one training function: train@fold, the tune trials and the tests all call train_model.
+"""The one training function: every train@<fold>-<task> stage, the tune trials and the tests all call train_model.
 
 Every epoch's randomness (shuffle, sampler, augmentation, dropout) is derived from (seed, epoch),
 so a run resumed from its last checkpoint ends exactly where an uninterrupted run would (CPU)."""
@@ -15,15 +15,14 @@ from src.atomic import save_torch
 from src.crop_dataset import CropDataset, make_loader
 from src.heads import MultiHeadLoss
 from src.inference import autocast, predict_probs
-from src.labels import NUM_CLASSES
 from src.losses import build_loss
-from src.metrics import score
 from src.mixing import build_mixer
 from src.models import build_model
 from src.optim import build_optimizer, build_scheduler
 from src.progress import progress
 from src.resample import resample_indices
 from src.samplers import build_sampler
+from src.tasks import num_classes, task_labels, task_score
 from src.train_ensemble import AveragedEnsemble, Estimator, ensemble_spec, fit_ensemble
 from src.transforms import build_transform
 
@@ -54,18 +53,19 @@ def resolve_workers(value, device):
 HEAD_WEIGHTS = {"mask": 1.0, "gender": 1.0, "age": 1.0}
 
 
-def network_args(cfg):
-    """build_model arguments of train.model / heads (every model kind returns 18-class logits)."""
-    return {"name": cfg["model"], "num_classes": NUM_CLASSES, "pretrained": cfg.get("pretrained", ""),
-            "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single")}
+def network_args(cfg, task="all"):
+    """build_model arguments of train.model / heads for a model of `task` (src.tasks)."""
+    return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": cfg.get("pretrained", ""),
+            "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single"),
+            "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
 
 
-def build_network(cfg):
+def build_network(cfg, task="all"):
     """The fold model: one network, or (train.ensemble.method != none) an untrained AveragedEnsemble."""
     spec = ensemble_spec(cfg)
     if spec["method"] == "none":
-        return build_model(**network_args(cfg))
-    return AveragedEnsemble([Estimator(**network_args(cfg)) for _ in range(spec["n_estimators"])])
+        return build_model(**network_args(cfg, task))
+    return AveragedEnsemble([Estimator(**network_args(cfg, task)) for _ in range(spec["n_estimators"])])
 
 
 def build_criterion(cfg, class_counts):
@@ -75,44 +75,48 @@ def build_criterion(cfg, class_counts):
     return build_loss(cfg["loss"], class_counts)
 
 
-def checkpoint_payload(cfg, model_state):
+def checkpoint_payload(cfg, model_state, task="all"):
     """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
-    return {"model": cfg["model"], "num_classes": NUM_CLASSES, "state_dict": model_state,
+    return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
             "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
             "mean": list(cfg["mean"]), "std": list(cfg["std"])}
 
 
 def load_fold_model(path, device):
     checkpoint = torch.load(path, map_location=device, weights_only=True)
-    # Files written before heads/ensemble existed hold a single-head plain model.
-    cfg = {"model": checkpoint["model"], "heads": checkpoint.get("heads", "single"),
-           "ensemble": checkpoint.get("ensemble", {"method": "none"})}
-    model = build_network(cfg)
+    cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
+           "mean": checkpoint["mean"], "std": checkpoint["std"]}
+    model = build_network(cfg, checkpoint["task"])
     model.load_state_dict(checkpoint["state_dict"])
     return model.to(device).eval(), checkpoint
 
 
-def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None):
-    """Train one model on (train_x, train_y) and select the epoch by validation macro F1.
+def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None,
+                task="all"):
+    """Train one model of `task` (src.tasks) on (train_x, train_y), select the epoch by validation macro F1.
 
-    cfg: the params.yaml `train` block. *_x: N x H x W x 3 uint8 crops, *_y: class labels.
+    cfg: the params.yaml `train` block. *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
+    model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
     (not with a train.ensemble method: torchensemble runs its own loop, see src.train_ensemble)."""
     device = device or pick_device(cfg.get("device", "auto"))
     workers = resolve_workers(cfg.get("num_workers", "auto"), device)
-    fingerprint = run_fingerprint(cfg, seed, train_x, train_y, val_y)
+    if task != "all" and cfg.get("heads", "single") == "multi":
+        raise ValueError(f"train.heads: multi predicts all 18 classes; a {task} model (train.tasks) needs heads single")
+    fingerprint = run_fingerprint({**cfg, "task": task}, seed, train_x, train_y, val_y)
+    train_y, val_y = task_labels(train_y, task), task_labels(val_y, task)
     resample = cfg.get("resample") or {}
     if resample.get("min_count") or resample.get("max_count"):
         rows = resample_indices(train_y, resample.get("min_count", 0), resample.get("max_count", 0), seed)
         train_x, train_y = train_x[rows], np.asarray(train_y)[rows]
     torch.manual_seed(seed)
-    class_counts = np.bincount(train_y, minlength=NUM_CLASSES)
+    class_counts = np.bincount(train_y, minlength=num_classes(task))
     loss_fn = build_criterion(cfg, class_counts).to(device)
-    mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"])
+    mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"], num_classes(task))
     if ensemble_spec(cfg)["method"] != "none":
-        return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers)
-    model = build_network(cfg).to(device)
+        return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
+    model = build_network(cfg, task).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
@@ -120,12 +124,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     scheduler, step_per = build_scheduler(cfg["scheduler"], optimizer, cfg["epochs"], steps_per_epoch)
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
-    train_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=True)
-    eval_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=False)
-    sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
-    generator = torch.Generator()
-    loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
-                         sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
+    loader, train_tf, sampler, generator = _train_loader(cfg, train_x, train_y, seed, workers)
 
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
              "bad_epochs": 0, "history": [], "fingerprint": fingerprint}
@@ -140,7 +139,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
         generator.manual_seed(epoch_seed)
         if sampler is not None:
             sampler.generator.manual_seed(epoch_seed)
-        train_tf.set_random_seed(epoch_seed)
+        if train_tf is not None:
+            train_tf.set_random_seed(epoch_seed)
         if mixer is not None:
             mixer.set_seed(epoch_seed)
         loss_fn.set_epoch(epoch)
@@ -148,8 +148,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                                   scaler, device, mixer)
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
-        val_probs = predict_probs(model, val_x, eval_tf, cfg["batch_size"] * 2, device, num_workers=workers)
-        metrics = {"train_loss": train_loss, **_val_metrics(val_y, val_probs),
+        val_probs = predict_probs(model, val_x, None, cfg["batch_size"] * 2, device, num_workers=workers)
+        metrics = {"train_loss": train_loss, **_val_metrics(val_y, val_probs, task),
                    "lr": optimizer.param_groups[0]["lr"]}
         improved = metrics["f1"] > state["best_f1"]
         if improved:
@@ -167,26 +167,34 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                        state["epoch"], state["history"])
 
 
-def _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers):
+def _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task):
     """torchensemble trains all epochs in its own loop; the result is scored once, in eval mode."""
-    train_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=True)
-    eval_tf = build_transform(cfg["augment"], cfg["mean"], cfg["std"], train=False)
-    train_tf.set_random_seed(seed)
-    sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
-    generator = torch.Generator().manual_seed(seed)
-    loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
-                         sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
-    model = fit_ensemble(cfg, network_args(cfg), loss_fn, loader, device)
-    val_probs = predict_probs(model, val_x, eval_tf, cfg["batch_size"] * 2, device, num_workers=workers)
+    loader, train_tf, _, generator = _train_loader(cfg, train_x, train_y, seed, workers)
+    generator.manual_seed(seed)
+    if train_tf is not None:
+        train_tf.set_random_seed(seed)
+    model = fit_ensemble(cfg, network_args(cfg, task), loss_fn, loader, device)
+    val_probs = predict_probs(model, val_x, None, cfg["batch_size"] * 2, device, num_workers=workers)
     # torchensemble does not return its losses: report the ensemble's training-set NLL (eval mode).
-    train_nll = _val_metrics(train_y, predict_probs(model, train_x, eval_tf, cfg["batch_size"] * 2, device,
-                                                    num_workers=workers))["val_loss"]
-    metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs), "lr": cfg["lr"]}
+    train_nll = _val_metrics(train_y, predict_probs(model, train_x, None, cfg["batch_size"] * 2, device,
+                                                    num_workers=workers), task)["val_loss"]
+    metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs, task), "lr": cfg["lr"]}
     if on_epoch:
         on_epoch(cfg["epochs"] - 1, metrics, True)
     # One history entry (the ensemble after all epochs): best_epoch indexes history, as elsewhere.
     return TrainResult({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, metrics["f1"], 0,
                        val_probs, cfg["epochs"], [metrics])
+
+
+def _train_loader(cfg, train_x, train_y, seed, workers):
+    """The training loader (augmentation, sampler, shuffling) every training path uses; returns it with
+    the parts reseeded each epoch: (loader, augmentation or None, sampler or None, shuffle generator)."""
+    train_tf = build_transform(cfg["augment"], train=True)
+    sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
+    generator = torch.Generator()
+    loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
+                         sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
+    return loader, train_tf, sampler, generator
 
 
 def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None):
@@ -213,10 +221,10 @@ def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, dev
     return total / max(count, 1)
 
 
-def _val_metrics(val_y, val_probs):
+def _val_metrics(val_y, val_probs, task):
     val_y = np.asarray(val_y)
     nll = -np.log(np.clip(val_probs[np.arange(len(val_y)), val_y], 1e-12, None)).mean()
-    return {"val_loss": float(nll), **score(val_y, val_probs.argmax(1))}
+    return {"val_loss": float(nll), **task_score(val_y, val_probs, task)}
 
 
 def _save(path, state, model, optimizer, scheduler, scaler):

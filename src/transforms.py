@@ -1,14 +1,14 @@
 """Augmentation factory: a list of {"name": <albumentations class>, **arguments} -> A.Compose.
 
-Normalize and ToTensorV2 are always appended, so the output "image" is a float CHW tensor.
-Inputs are face crops already at training size; every augmentation here keeps that size.
+Inputs are uint8 face crops already at training size; every augmentation here keeps that size and
+the output "image" stays uint8 H x W x 3. Conversion to float and normalisation happen once per
+batch: collate_pixels stacks the batch, the model's first layer normalises (src.models.PixelInput).
 """
 import difflib
 import inspect
 
 import albumentations as A
 from albumentations.core.transforms_interface import BasicTransform
-from albumentations.pytorch import ToTensorV2
 
 # The mask-competition "AlbuAugmentation" recipe in albumentations-2 argument names.
 # Lists, not tuples, so that it equals the same recipe read back from params.yaml.
@@ -25,7 +25,8 @@ DEFAULT_AUGMENT = [
 ]
 
 _BASES = {"BasicTransform", "DualTransform", "ImageOnlyTransform", "Transform3D"}
-_APPENDED = {"Normalize", "ToTensorV2"}  # always added at the end; twice would normalise twice
+# The model normalises its input (train.mean/std) and the batch is made a tensor by collation.
+_APPENDED = {"Normalize", "ToTensorV2"}
 TRANSFORMS = {name: cls for name, cls in vars(A).items()
               if isinstance(cls, type) and issubclass(cls, BasicTransform)
               and name not in _BASES | _APPENDED}
@@ -53,7 +54,8 @@ def build_one(item: dict) -> BasicTransform:
     kwargs = dict(item)
     name = kwargs.pop("name")
     if name in _APPENDED:
-        raise ValueError(f"train.augment: {name} is appended automatically; remove it from the list")
+        raise ValueError(f"train.augment: {name} is done by the pipeline itself (the model normalises with "
+                         f"train.mean/std, batches become tensors when collated); remove it from the list")
     if name not in TRANSFORMS:
         close = difflib.get_close_matches(str(name), TRANSFORMS, n=5, cutoff=0.5)
         raise ValueError(f"train.augment: unknown albumentations transform {name!r}; close matches: "
@@ -69,12 +71,12 @@ def build_one(item: dict) -> BasicTransform:
         raise ValueError(f"train.augment: {name}: bad argument(s): {_explain(e)}") from e
 
 
-def build_transform(spec: list[dict], mean, std, train: bool) -> A.Compose:
-    """Train: augmentations + Normalize + ToTensorV2. Eval: Normalize + ToTensorV2 only.
+def build_transform(spec: list[dict], train: bool) -> A.Compose | None:
+    """Train: the augmentations in order (uint8 in, uint8 out). Eval: None (crops are used as stored).
 
-    mean/std are per-channel in [0, 1] units (as for torchvision); pixels are divided by 255 first.
-    The spec is validated in both cases so a bad config fails before any training starts.
-    """
+    The spec is validated in both cases so a bad config fails before any training starts."""
     augment = [build_one(item) for item in spec or []]
-    final = [A.Normalize(mean=tuple(mean), std=tuple(std), max_pixel_value=255.0), ToTensorV2()]
-    return A.Compose((augment if train else []) + final)
+    if not train or not augment:
+        return None
+    # Shapes are fixed by faceCrop; the per-call shape check is pure overhead.
+    return A.Compose(augment, is_check_shapes=False)

@@ -1,19 +1,20 @@
 """ensemble stage: define the fold ensemble and give its honest cross-validation estimate.
 
-Each fold model predicts its own held-out persons (with the TTA views of ensemble.tta); the
-out-of-fold predictions give the CV macro F1 / accuracy / per-head F1 (metrics/cv.json), per-fold
-F1, per-class F1 (ensemble/per_class_f1.csv) and the per-image predictions behind the confusion
-matrix plot (ensemble/oof_predictions.csv). ensemble/members.json lists the models and TTA views
-that predict soft-votes. Params: train.folds, ensemble.*."""
+A fold's member is its 18-class model (train.tasks [all]) or its mask, gender and age models
+combined into 18 classes (train.tasks [mask, gender, age]). Each member predicts its own held-out
+persons (with the TTA views of ensemble.tta); the out-of-fold predictions give the CV macro F1 /
+accuracy / per-head F1 (metrics/cv.json), per-fold F1, per-class F1 (ensemble/per_class_f1.csv)
+and the per-image predictions behind the confusion matrix plot (ensemble/oof_predictions.csv).
+ensemble/members.json lists the members' model files and the TTA views that predict soft-votes.
+Params: train.folds, train.tasks, ensemble.*."""
 import argparse
 
 import numpy as np
-import pandas as pd
 
 from src.atomic import write_csv, write_json, write_npy
-from src.ensemble import load_fold_models, oof_report, out_of_fold_probs
+from src.ensemble import load_members, oof_report, out_of_fold_probs
 from src.error_analysis import write_error_analysis
-from src.manifest import read_manifest
+from src.folds import fold_of_rows
 from src.metrics import score
 from src.params import load_params
 from src.training import pick_device
@@ -23,13 +24,13 @@ from stages import paths
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_params(paths.PARAMS)
-    cfg, folds = params["ensemble"], params["train"]["folds"]
+    cfg, folds, tasks = params["ensemble"], params["train"]["folds"], params["train"]["tasks"]
     device = pick_device()
-    table = read_manifest(paths.TRAIN_MANIFEST)
-    person_fold = pd.read_csv(paths.PERSON_FOLDS, dtype={"person": str}).set_index("person")["fold"]
-    fold_of = table["person"].map(person_fold).to_numpy()
+    table, person_folds = paths.read_folds()
+    fold_of = fold_of_rows(table["person"], person_folds)
     rows = [np.flatnonzero(fold_of == fold) for fold in folds]
-    loaded = load_fold_models([paths.fold_dir(fold) / "model.pt" for fold in folds], device)
+    members = [{task: str(paths.model_dir(fold, task) / "model.pt") for task in tasks} for fold in folds]
+    loaded = load_members(members, device)
     crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
     probs = out_of_fold_probs(loaded, rows, crops, cfg["batch_size"], device, cfg["tta"])
 
@@ -45,11 +46,11 @@ def main():
     write_error_analysis(paths.ENSEMBLE, predictions, table["person"].to_numpy()[scored], scored, crops,
                          cfg["error_analysis_top"], params["data"]["age_bins"])
     write_npy(paths.ENSEMBLE / "oof_probs.npy", probs)
-    write_json(paths.ENSEMBLE_MEMBERS, {"models": [str(paths.fold_dir(fold) / "model.pt") for fold in folds],
+    write_json(paths.ENSEMBLE_MEMBERS, {"members": members, "folds": list(folds),
                                         "fold_f1": [metrics["folds"][str(fold)] for fold in folds],
                                         "tta": list(cfg["tta"])})
     print(f"ensemble: out-of-fold macro F1 {metrics['f1']:.4f}, accuracy {metrics['accuracy']:.4f} over "
-          f"{len(scored)} images of folds {folds} (tta {cfg['tta'] or 'none'}); "
+          f"{len(scored)} images of folds {folds}, models {tasks} (tta {cfg['tta'] or 'none'}); "
           f"per-head F1 mask {metrics['f1_mask']:.3f} gender {metrics['f1_gender']:.3f} age {metrics['f1_age']:.3f}")
 
 

@@ -19,9 +19,22 @@ PERSON_FOLDS = FOLDS / "person_folds.csv"
 ENSEMBLE_MEMBERS = ENSEMBLE / "members.json"
 
 
-def fold_dir(fold):
-    return MODELS / f"fold_{fold}"
+# One train stage per (fold, task): train@<fold>-<task> (dvc.yaml matrix). task: all | mask | gender | age.
+def model_dir(fold, task):
+    return MODELS / task / f"fold_{fold}"
 
 
-def fold_live_dir(fold):
-    return DVCLIVE / f"fold_{fold}"
+def live_dir(fold, task):
+    return DVCLIVE / task / f"fold_{fold}"
+
+
+def checkpoint_file(fold, task):
+    return CHECKPOINTS / task / f"fold_{fold}" / "last.pt"
+
+
+def read_folds():
+    """crops/train.csv and folds/person_folds.csv: (image table, person -> fold table)."""
+    import pandas as pd
+
+    from src.manifest import read_manifest
+    return read_manifest(TRAIN_MANIFEST), pd.read_csv(PERSON_FOLDS, dtype={"person": str})

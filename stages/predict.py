@@ -1,7 +1,7 @@
-"""predict stage: soft vote of the ensemble's models (with its TTA views) on every eval image.
+"""predict stage: soft vote of the ensemble's members (with its TTA views) on every eval image.
 
-Reads crops/eval.{npy,csv} and ensemble/members.json (the fold models and TTA views the ensemble
-stage chose and scored). Writes submission/submission.csv (ImageID,ans: one row per
+Reads crops/eval.{npy,csv} and ensemble/members.json (the fold members, each an 18-class model or a
+fold's mask/gender/age models, and the TTA views the ensemble stage chose and scored). Writes submission/submission.csv (ImageID,ans: one row per
 data/eval/info.csv row, same order) and submission/eval_probs.npy. Params: predict.batch_size."""
 import argparse
 import json
@@ -11,7 +11,7 @@ import pandas as pd
 
 from src.atomic import write_csv, write_npy
 from src.data.eval_table import read_eval_table
-from src.ensemble import load_fold_models, soft_vote
+from src.ensemble import load_members, soft_vote
 from src.manifest import read_manifest
 from src.params import load_params
 from src.training import pick_device
@@ -32,7 +32,7 @@ def main():
         raise ValueError(f"{paths.EVAL_MANIFEST} does not match data/eval/info.csv row for row "
                          f"(missing {missing[:5]}); rerun faceCrop")
     crops = np.load(paths.EVAL_CROPS, mmap_mode="r")
-    loaded = load_fold_models(members["models"], device)
+    loaded = load_members(members["members"], device)
     probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta)
     if len(probs) != len(info) or not np.isfinite(probs).all():
         raise RuntimeError(f"predict: got {len(probs)} finite predictions for {len(info)} eval images")
@@ -41,7 +41,7 @@ def main():
     write_npy(paths.SUBMISSION / "eval_probs.npy", probs)
     counts = np.bincount(submission["ans"], minlength=probs.shape[1])
     print(f"predict: {len(submission)} rows -> {paths.SUBMISSION / 'submission.csv'} "
-          f"({len(loaded)} fold models, tta {tta or 'none'}); predicted class counts {counts.tolist()}")
+          f"({len(loaded)} fold members, tta {tta or 'none'}); predicted class counts {counts.tolist()}")
 
 
 if __name__ == "__main__":

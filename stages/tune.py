@@ -17,11 +17,11 @@ import numpy as np
 import yaml
 
 from src.atomic import atomic_path, write_csv, write_json
+from src.folds import fold_split
 from src.params import load_params
 from src.tuning import cluster
 from src.tuning.space import check_tune, to_domains
 from stages import paths
-from stages.train import fold_rows
 
 
 def main():
@@ -30,10 +30,12 @@ def main():
     params = load_params(paths.PARAMS)
     cfg, train = params["tune"], params["train"]
     space = check_tune(cfg, train)  # a bad tune block fails before any work
+    table, folds = paths.read_folds()
     try:
-        table, train_idx, val_idx = fold_rows(cfg["fold"])
+        train_idx, val_idx = fold_split(table["person"], folds, cfg["fold"])
     except ValueError as e:
-        raise SystemExit(f"tune.fold: {e}")
+        raise SystemExit(f"tune.fold: {paths.PERSON_FOLDS}: {e}")
+    task = cfg.get("task", "all")
     crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
     labels = table["label"].to_numpy()
     # Copies in memory, handed to the trials through Ray's object store (cluster workers see no files).
@@ -49,7 +51,7 @@ def main():
         domains = to_domains(space)
         gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
         trainable = search.make_trainable(train, data, seed=params["seed"] + cfg["fold"],
-                                          cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"])
+                                          cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"], task=task)
         grid = search.run_search(trainable, domains, cfg, paths.TUNE / "ray")
     finally:
         cluster.disconnect()
@@ -67,7 +69,7 @@ def main():
                          f"first error: {trials['error'].iloc[0]}")
     overrides = results.best_params(best, keys, train)
     with atomic_path(paths.TUNE / "best_params.yaml") as tmp:
-        tmp.write_text(f"# best of {len(trials)} trials on fold {cfg['fold']}: trial {best['trial_id']}, "
+        tmp.write_text(f"# best of {len(trials)} {task} trials on fold {cfg['fold']}: trial {best['trial_id']}, "
                        f"val macro F1 {best['best_f1']:.4f}. Merge into params.yaml or run the command below.\n"
                        + yaml.safe_dump(overrides, sort_keys=False))
     stats = results.summary(trials, cfg["num_samples"], cfg["max_t"])

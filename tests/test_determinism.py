@@ -7,7 +7,7 @@ import pytest
 from tests.workspace import REFERENCE, reference_run, reference_workspace, run
 
 OUTPUTS = ["folds/person_folds.csv", "crops/train.csv", "crops/train.npy",
-           *(f"models/fold_{k}/oof_probs.csv" for k in REFERENCE["train"]["folds"]),
+           *(f"models/all/fold_{k}/oof_probs.csv" for k in REFERENCE["train"]["folds"]),
            "ensemble/oof_predictions.csv", "metrics/cv.json", "submission/submission.csv",
            "submission/eval_probs.npy"]
 

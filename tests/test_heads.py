@@ -69,7 +69,7 @@ def test_multi_head_loss_is_the_weighted_sum_of_head_cross_entropies():
 
 def test_multi_head_model_returns_18_class_logits():
     model = build_model("test_efficientnet", heads="multi").eval()
-    assert isinstance(model, MultiHeadNet)
+    assert isinstance(model.net, MultiHeadNet)  # inside PixelInput
     out = model(torch.randn(3, 3, 32, 24))
     assert out.shape == (3, NUM_CLASSES)
     torch.testing.assert_close(torch.softmax(out, 1).sum(1), torch.ones(3))
@@ -93,7 +93,7 @@ def test_multi_head_checkpoint_rebuilds_the_multi_head_model(task, tmp_path):
     result = train_model(cfg, *task, seed=0)
     torch.save(checkpoint_payload(cfg, result.best_state), tmp_path / "model.pt")
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
-    assert checkpoint["heads"] == "multi" and isinstance(model, MultiHeadNet)
+    assert checkpoint["heads"] == "multi" and isinstance(model.net, MultiHeadNet)
     images = torch.randn(2, 3, 32, 24)
     torch.testing.assert_close(model(images), load_fold_model(tmp_path / "model.pt", torch.device("cpu"))[0](images))
 

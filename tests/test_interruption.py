@@ -21,14 +21,14 @@ def half_written_files(ws):
 
 
 def kill_after_first_epoch(ws, log_path):
-    """Start `dvc repro train@0` in its own process group; SIGKILL the group once epoch 1 is saved."""
+    """Start `dvc repro train@0-all` in its own process group; SIGKILL the group once epoch 1 is saved."""
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(["dvc", "repro", "--force", "--single-item", "train@0"], cwd=ws, env=env(),
+        proc = subprocess.Popen(["dvc", "repro", "--force", "--single-item", "train@0-all"], cwd=ws, env=env(),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 600
     # The stage prints an epoch's line after that epoch's checkpoint is written.
     while "fold 0 epoch 1/" not in log_path.read_text():
-        assert proc.poll() is None, f"dvc repro train@0 ended before epoch 1:\n{log_path.read_text()[-3000:]}"
+        assert proc.poll() is None, f"dvc repro train@0-all ended before epoch 1:\n{log_path.read_text()[-3000:]}"
         assert time.time() < deadline, "no epoch finished in time"
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -43,11 +43,11 @@ def resumed(tmp_path_factory):
     reference, _ = reference_run(tmp_path_factory)
     ws = tmp_path_factory.mktemp("interrupted") / "repo"
     shutil.copytree(reference, ws, symlinks=True)
-    shutil.rmtree(ws / "checkpoints/fold_0")  # the reference's finished checkpoint would skip all epochs
+    shutil.rmtree(ws / "checkpoints/all/fold_0")  # the reference's finished checkpoint would skip all epochs
     killed_log = kill_after_first_epoch(ws, ws.parent / "killed.log")
     import torch
 
-    saved_epoch = torch.load(ws / "checkpoints/fold_0/last.pt", weights_only=True)["state"]["epoch"]
+    saved_epoch = torch.load(ws / "checkpoints/all/fold_0/last.pt", weights_only=True)["state"]["epoch"]
     out = run(["dvc", "repro", "evaluate"], ws)
     return reference, ws, killed_log, saved_epoch, out
 
@@ -60,15 +60,15 @@ def test_kill_landed_mid_run(resumed):
 
 def test_rerun_resumes_from_the_saved_epoch(resumed):
     _, _, _, saved_epoch, out = resumed
-    assert "Running stage 'train@0'" in out
+    assert "Running stage 'train@0-all'" in out
     epoch_lines = [line for line in out.splitlines() if line.startswith("fold 0 epoch ")]
     resumed_epochs = [line.split()[3].rstrip(":") for line in epoch_lines]  # "fold 0 epoch 2/4: ..."
     assert resumed_epochs == [f"{e}/{EPOCHS}" for e in range(saved_epoch + 1, EPOCHS + 1)]
 
 
-@pytest.mark.parametrize("output", ["models/fold_0/oof_probs.csv", "dvclive/fold_0/metrics.json",
-                                    "dvclive/fold_0/plots/metrics/val/f1.tsv",
-                                    "dvclive/fold_0/plots/metrics/train/loss.tsv", "submission/submission.csv"])
+@pytest.mark.parametrize("output", ["models/all/fold_0/oof_probs.csv", "dvclive/all/fold_0/metrics.json",
+                                    "dvclive/all/fold_0/plots/metrics/val/f1.tsv",
+                                    "dvclive/all/fold_0/plots/metrics/train/loss.tsv", "submission/submission.csv"])
 def test_resumed_run_ends_like_an_uninterrupted_one(resumed, output):
     reference, ws, *_ = resumed
     assert (ws / output).read_bytes() == (reference / output).read_bytes()
@@ -78,7 +78,7 @@ def test_resumed_model_weights_equal_the_uninterrupted_ones(resumed):
     import torch
 
     reference, ws, *_ = resumed
-    ours, theirs = (torch.load(w / "models/fold_0/model.pt", weights_only=True) for w in (ws, reference))
+    ours, theirs = (torch.load(w / "models/all/fold_0/model.pt", weights_only=True) for w in (ws, reference))
     assert ours["epoch"] == theirs["epoch"] and ours["state_dict"].keys() == theirs["state_dict"].keys()
     assert all(torch.equal(ours["state_dict"][k], theirs["state_dict"][k]) for k in ours["state_dict"])
 

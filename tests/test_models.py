@@ -31,7 +31,7 @@ def test_local_weights_load_backbone_and_fresh_head(tmp_path, no_network, suffix
         save_file(source.state_dict(), str(path))
     else:
         torch.save({"state_dict": source.state_dict(), "epoch": 3}, path)  # a checkpoint dict
-    model = build_model("resnet18", num_classes=18, pretrained=str(path))
+    model = build_model("resnet18", num_classes=18, pretrained=str(path)).net  # inside PixelInput
     assert torch.equal(model.conv1.weight, source.conv1.weight)
     assert torch.equal(model.layer4[1].bn2.running_var, source.layer4[1].bn2.running_var)
     assert model.fc.out_features == 18
@@ -40,7 +40,7 @@ def test_local_weights_load_backbone_and_fresh_head(tmp_path, no_network, suffix
 def test_same_head_is_loaded_too(tmp_path):
     source = timm.create_model("mobilenetv3_small_100", num_classes=18)
     torch.save(source.state_dict(), tmp_path / "w.pt")
-    model = build_model("mobilenetv3_small_100", pretrained=str(tmp_path / "w.pt"))
+    model = build_model("mobilenetv3_small_100", pretrained=str(tmp_path / "w.pt")).net
     assert torch.equal(model.classifier.weight, source.classifier.weight)
 
 

@@ -131,7 +131,7 @@ def test_face_crop_with_mtcnn_and_training_run_offline(offline):
         assert done.returncode == 0, f"{stage}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     crops = json.loads((ws / "metrics/face_crop.json").read_text())
     assert crops["train"]["images"] == 84  # MTCNN ran (its weights come from the package)
-    assert (ws / "models/fold_0/model.pt").exists()
+    assert (ws / "models/all/fold_0/model.pt").exists()
     # Nothing but albumentations' version check tried the network: no weights were downloaded.
     others = [line for line in attempts.splitlines() if ALBUMENTATIONS_CHECK not in line]
     assert others == [], f"network attempts:\n{attempts}"

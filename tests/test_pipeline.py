@@ -40,7 +40,7 @@ def test_metrics_files_hold_scores(workspace):
     assert sum(crops["train"][s] for s in ("detected", "person", "prior", "center")) == crops["train"]["images"] == 84
     assert crops["train"]["detected"] > 0  # MTCNN really ran and found faces on the drawn photos
     for fold in (0, 1):
-        live = json.loads((workspace / f"dvclive/fold_{fold}/metrics.json").read_text())
+        live = json.loads((workspace / f"dvclive/all/fold_{fold}/metrics.json").read_text())
         assert 0 <= live["best"]["f1"] <= 1 and live["epochs_run"] == 1
 
 
@@ -52,3 +52,24 @@ def test_rerun_is_a_no_op_and_ensemble_param_touches_no_train_stage(workspace):
     out = run(["dvc", "repro", "evaluate"], workspace)
     assert "Running stage 'ensemble'" in out and "Running stage 'train@" not in out
     assert "Running stage 'face_crop'" not in out
+
+
+def test_separate_task_models_run_as_a_matrix_and_combine(workspace):
+    """Last in this module: switches the workspace to train.tasks [mask, gender, age]."""
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["train"]["tasks"] = ["mask", "gender", "age"]
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = run(["dvc", "repro", "evaluate"], workspace)
+    for fold in (0, 1):
+        for task in ("mask", "gender", "age"):
+            assert f"Running stage 'train@{fold}-{task}'" in out
+            live = json.loads((workspace / f"dvclive/{task}/fold_{fold}/metrics.json").read_text())
+            assert live["best"]["f1"] == live["best"][f"f1_{task}"]
+    assert "Running stage 'face_crop'" not in out and "Running stage 'split'" not in out
+    members = json.loads((workspace / "ensemble/members.json").read_text())
+    assert members["members"] == [{t: f"models/{t}/fold_{k}/model.pt" for t in ("mask", "gender", "age")}
+                                  for k in (0, 1)]
+    cv = json.loads((workspace / "metrics/cv.json").read_text())
+    assert cv["images"] == 84 and 0 <= cv["f1"] <= 1 and {"f1_mask", "f1_gender", "f1_age"} <= set(cv)
+    submission = pd.read_csv(workspace / "submission/submission.csv")
+    assert len(submission) == 21 and submission["ans"].between(0, 17).all()

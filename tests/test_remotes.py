@@ -39,7 +39,7 @@ def round_trip(workspace, clone, remote_url, *config):
     run(["dvc", "remote", "add", "--local", "-d", "shared", remote_url], clone)
     for args in config:
         run(["dvc", "remote", "modify", "--local", "shared", *args], clone)
-    assert not (clone / "models/fold_0").exists()  # only git's files came with the clone
+    assert not (clone / "models/all/fold_0").exists()  # only git's files came with the clone
     run(["dvc", "pull", "--with-deps", "evaluate"], clone)  # plain `dvc pull` also wants tune's outputs
     expected = digests(workspace)
     assert any(p.startswith("models/") for p in expected) and any(p.startswith("submission/") for p in expected)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from src.crop_dataset import CropDataset, collate_pixels, make_loader
+from src.models import PixelInput, build_model
 from src.transforms import DEFAULT_AUGMENT, TRANSFORMS, build_transform
 
-MEAN, STD = (0.5, 0.5, 0.5), (0.2, 0.2, 0.2)
 
 
 def face(h=128, w=96, seed=0):
@@ -15,68 +16,93 @@ def face(h=128, w=96, seed=0):
 
 @pytest.mark.parametrize("size", [(128, 96), (96, 96)])
 def test_default_train_keeps_shape_and_dtype(size):
-    tf = build_transform(DEFAULT_AUGMENT, MEAN, STD, train=True)
+    tf = build_transform(DEFAULT_AUGMENT, train=True)
     for seed in range(10):
         out = tf(image=face(*size, seed=seed))["image"]
-        assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
-        assert out.shape == (3, *size)
+        assert isinstance(out, np.ndarray) and out.dtype == np.uint8  # float work is per batch, not per image
+        assert out.shape == (*size, 3)
 
 
 def test_default_train_augments():
-    tf = build_transform(DEFAULT_AUGMENT, MEAN, STD, train=True)
+    tf = build_transform(DEFAULT_AUGMENT, train=True)
     img = face()
-    assert any(not torch.equal(tf(image=img)["image"], tf(image=img)["image"]) for _ in range(5))
+    assert any(not np.array_equal(tf(image=img)["image"], tf(image=img)["image"]) for _ in range(5))
 
 
-def test_eval_is_deterministic_normalisation_only():
-    tf = build_transform(DEFAULT_AUGMENT, MEAN, STD, train=False)
-    img = face()
-    a, b = tf(image=img)["image"], tf(image=img)["image"]
-    assert torch.equal(a, b)
-    expected = (torch.from_numpy(img).permute(2, 0, 1).float() / 255 - 0.5) / 0.2
-    assert torch.allclose(a, expected, atol=1e-5)
+def test_eval_uses_crops_as_stored():
+    assert build_transform(DEFAULT_AUGMENT, train=False) is None
+    crops = np.stack([face(seed=s) for s in range(5)])
+    images, labels = next(iter(make_loader(CropDataset(crops, None, None), 5, 0)))
+    assert images.dtype == torch.float32 and images.shape == (5, 3, 128, 96)
+    assert torch.equal(images, torch.from_numpy(crops).permute(0, 3, 1, 2).float())
+    assert labels.tolist() == [-1] * 5
+
+
+def test_collate_gives_channels_last_pixels_and_labels():
+    batch = [(face(seed=s), s) for s in range(3)]
+    images, labels = collate_pixels(batch)
+    assert images.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(images[1], torch.from_numpy(batch[1][0]).permute(2, 0, 1).float())
+    assert labels.dtype == torch.int64 and labels.tolist() == [0, 1, 2]
+
+
+def test_model_normalises_pixels_with_its_mean_and_std():
+    """PixelInput: the network sees (pixels / 255 - mean) / std, and the constants live in the state_dict."""
+    seen = []
+    net = torch.nn.Identity()
+    net.register_forward_hook(lambda module, args, out: seen.append(out))
+    model = PixelInput(net, (0.5, 0.4, 0.3), (0.2, 0.25, 0.5))
+    pixels = torch.from_numpy(face()).permute(2, 0, 1)[None].float()
+    model(pixels)
+    mean, std = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1), torch.tensor([0.2, 0.25, 0.5]).view(1, 3, 1, 1)
+    assert torch.allclose(seen[0], (pixels / 255 - mean) / std, atol=1e-5)
+    restored = build_model("test_efficientnet", mean=(0.1, 0.1, 0.1), std=(1.0, 1.0, 1.0))
+    restored.load_state_dict(build_model("test_efficientnet", mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.5)).state_dict())
+    assert torch.allclose(restored.scale, model.scale) and torch.allclose(restored.shift, model.shift)
+    with pytest.raises(ValueError, match="std > 0"):
+        PixelInput(net, (0.5, 0.5, 0.5), (0.2, 0.0, 0.2))
 
 
 def test_default_recipe_builds_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        build_transform(DEFAULT_AUGMENT, MEAN, STD, train=True)
+        build_transform(DEFAULT_AUGMENT, train=True)
     assert [t["name"] for t in DEFAULT_AUGMENT] == [
         "HorizontalFlip", "Affine", "RandomBrightnessContrast", "HueSaturationValue", "GaussNoise"]
 
 
-def test_empty_spec():
-    assert build_transform([], MEAN, STD, train=True)(image=face())["image"].shape == (3, 128, 96)
+def test_empty_spec_means_no_augmentation():
+    assert build_transform([], train=True) is None
 
 
 def test_unknown_name_suggests_close_matches():
     with pytest.raises(ValueError, match=r"train\.augment.*'HorizontalFlipp'.*close matches.*'HorizontalFlip'"):
-        build_transform([{"name": "HorizontalFlipp"}], MEAN, STD, train=True)
+        build_transform([{"name": "HorizontalFlipp"}], train=True)
     # invalid even when the augmentations would not be applied: fail before training
     with pytest.raises(ValueError, match="valid names: .*VerticalFlip"):
-        build_transform([{"name": "Nope"}], MEAN, STD, train=False)
+        build_transform([{"name": "Nope"}], train=False)
 
 
 def test_gaussnoise_var_limit_is_an_error():
     with pytest.raises(ValueError, match=r"train\.augment.*GaussNoise.*'var_limit'.*std_range"):
-        build_transform([{"name": "GaussNoise", "var_limit": [10, 50]}], MEAN, STD, train=True)
+        build_transform([{"name": "GaussNoise", "var_limit": [10, 50]}], train=True)
 
 
 def test_bad_argument_value_is_explained():
     with pytest.raises(ValueError, match=r"train\.augment: Affine: bad argument.*rotate"):
-        build_transform([{"name": "Affine", "rotate": "a lot"}], MEAN, STD, train=True)
+        build_transform([{"name": "Affine", "rotate": "a lot"}], train=True)
     with pytest.raises(ValueError, match=r"train\.augment: GaussNoise: bad argument.*std_range"):
-        build_transform([{"name": "GaussNoise", "std_range": [0.5, 0.1]}], MEAN, STD, train=True)
+        build_transform([{"name": "GaussNoise", "std_range": [0.5, 0.1]}], train=True)
     with pytest.raises(ValueError, match=r"train\.augment: HorizontalFlip: bad argument.*p"):
-        build_transform([{"name": "HorizontalFlip", "p": 2}], MEAN, STD, train=True)
+        build_transform([{"name": "HorizontalFlip", "p": 2}], train=True)
 
 
 def test_normalize_is_not_allowed_in_spec():
-    with pytest.raises(ValueError, match="appended automatically"):
-        build_transform([{"name": "Normalize"}], MEAN, STD, train=True)
+    with pytest.raises(ValueError, match="done by the pipeline itself"):
+        build_transform([{"name": "Normalize"}], train=True)
     assert "Normalize" not in TRANSFORMS and "HorizontalFlip" in TRANSFORMS
 
 
 def test_entry_without_name():
     with pytest.raises(ValueError, match="train.augment.*'name'"):
-        build_transform([{"p": 0.5}], MEAN, STD, train=True)
+        build_transform([{"p": 0.5}], train=True)

@@ -23,9 +23,9 @@ def trials_left(grid, num_samples):
     return num_samples - sum(1 for r in grid if r.error is not None or (r.metrics or {}).get("done"))
 
 
-def make_trainable(train, data, seed, cpus, gpus, max_t):
+def make_trainable(train, data, seed, cpus, gpus, max_t, task="all"):
     """run_trial with its data in Ray's object store and its resources attached."""
-    fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t)
+    fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t, task=task)
     return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
 
 

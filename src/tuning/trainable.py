@@ -23,8 +23,9 @@ def trial_config(train, overrides, max_t):
     return cfg
 
 
-def run_trial(config, train, data, seed, cpus, max_t):
-    """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays."""
+def run_trial(config, train, data, seed, cpus, max_t, task="all"):
+    """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays (18-class
+    labels); task: the model trained and scored (src.tasks: all, or one attribute)."""
     torch.set_num_threads(max(1, int(cpus)))
     cfg = trial_config(train, config, max_t)
     with tempfile.TemporaryDirectory(prefix="tune_trial_") as work:
@@ -44,4 +45,4 @@ def run_trial(config, train, data, seed, cpus, max_t):
                             checkpoint=tune.Checkpoint.from_directory(folder))
 
         train_model(cfg, data["train_x"], data["train_y"], data["val_x"], data["val_y"], seed=seed,
-                    on_epoch=report, resume_path=resume_path)
+                    on_epoch=report, resume_path=resume_path, task=task)

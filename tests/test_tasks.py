@@ -1,0 +1,115 @@
+"""train.tasks: separate mask / gender / age models, trained by train_model and combined into the
+18 classes by the ensemble; the task labels and the combination round-trip exactly."""
+import numpy as np
+import pytest
+import torch
+
+from src.ensemble import load_members, member_probs
+from src.inference import predict_probs
+from src.labels import NUM_CLASSES, decode_class, encode_class
+from src.params import check_params, load_params
+from src.tasks import check_tasks, combine_task_probs, task_labels, task_score
+from src.training import checkpoint_payload, load_fold_model, train_model
+from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
+from tests.test_training import CFG, colour_task
+from tests.workspace import REPO
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def task():
+    return colour_task(96, 0) + colour_task(48, 1)
+
+
+def random_dist(rng, n, k):
+    p = rng.random((n, k)) + 0.01
+    return (p / p.sum(1, keepdims=True)).astype(np.float32)
+
+
+def test_task_labels_read_each_attribute_off_the_18_classes():
+    labels = np.arange(NUM_CLASSES)
+    mask, gender, age = decode_class(labels)
+    np.testing.assert_array_equal(task_labels(labels, "mask"), mask)
+    np.testing.assert_array_equal(task_labels(labels, "gender"), gender)
+    np.testing.assert_array_equal(task_labels(labels, "age"), age)
+    np.testing.assert_array_equal(task_labels(labels, "all"), labels)
+    np.testing.assert_array_equal(encode_class(*(task_labels(labels, t) for t in ("mask", "gender", "age"))), labels)
+
+
+def test_combined_probabilities_are_the_product_and_marginalise_back():
+    rng = np.random.default_rng(0)
+    parts = {"mask": random_dist(rng, 7, 3), "gender": random_dist(rng, 7, 2), "age": random_dist(rng, 7, 3)}
+    combined = combine_task_probs(parts)
+    assert combined.shape == (7, NUM_CLASSES) and combined.dtype == np.float32
+    np.testing.assert_allclose(combined.sum(1), 1, rtol=1e-5)
+    grid = combined.reshape(7, 3, 2, 3)
+    np.testing.assert_allclose(grid.sum((2, 3)), parts["mask"], rtol=1e-5)
+    np.testing.assert_allclose(grid.sum((1, 3)), parts["gender"], rtol=1e-5)
+    np.testing.assert_allclose(grid.sum((1, 2)), parts["age"], rtol=1e-5)
+    for c in range(NUM_CLASSES):
+        m, g, a = decode_class(c)
+        np.testing.assert_allclose(combined[:, c], parts["mask"][:, m] * parts["gender"][:, g] * parts["age"][:, a],
+                                   rtol=1e-5)
+    expected = encode_class(*(parts[t].argmax(1) for t in ("mask", "gender", "age")))
+    np.testing.assert_array_equal(combined.argmax(1), expected)
+    with pytest.raises(ValueError, match=r"no model for \['age'\]"):
+        combine_task_probs({"mask": parts["mask"], "gender": parts["gender"]})
+
+
+def test_task_score_is_the_attribute_macro_f1():
+    truth = np.array([0, 1, 2, 2])
+    probs = np.eye(3)[[0, 1, 2, 1]]
+    metrics = task_score(truth, probs, "age")
+    assert metrics["f1"] == metrics["f1_age"] and metrics["accuracy"] == 0.75
+    assert set(task_score(np.arange(18), np.eye(18), "all")) >= {"f1", "f1_mask", "f1_gender", "f1_age"}
+
+
+def test_a_mask_model_learns_its_attribute_on_three_classes(task):
+    """colour_task's colour is the mask state: a mask model gets 3 outputs and learns it."""
+    result = train_model({**CFG, "epochs": 3, "model": "resnet18"}, *task, seed=0, task="mask")
+    assert result.val_probs.shape == (48, 3)
+    np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
+    best = result.history[result.best_epoch]
+    assert best["accuracy"] > 0.9 and best["f1"] == best["f1_mask"] and "f1_gender" not in best
+
+
+def test_task_models_mix_and_sample_on_their_own_classes(task):
+    cfg = {**CFG, "epochs": 1, "sampler": "weighted", "mix": {"cutmix_alpha": 1.0, "vertical": True},
+           "model": "test_efficientnet"}
+    result = train_model(cfg, *task, seed=0, task="age")
+    assert result.val_probs.shape == (48, 3) and np.isfinite(result.history[0]["train_loss"])
+
+
+def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
+    cfg = {**CFG, "epochs": 1, "model": "test_efficientnet"}
+    files = {}
+    for name in ("mask", "gender", "age"):
+        result = train_model(cfg, *task, seed=0, task=name)
+        files[name] = tmp_path / f"{name}.pt"
+        torch.save(checkpoint_payload(cfg, result.best_state, name), files[name])
+    model, checkpoint = load_fold_model(files["gender"], CPU)
+    assert checkpoint["task"] == "gender" and checkpoint["num_classes"] == 2
+    [loaded] = load_members([{k: str(v) for k, v in files.items()}], CPU)
+    crops = task[2]
+    probs = member_probs(loaded, crops, 32, CPU, ["hflip"])
+    expected = combine_task_probs({k: predict_probs(m, crops, None, 32, CPU, ["hflip"]) for k, m in loaded.items()})
+    np.testing.assert_allclose(probs, expected, rtol=1e-6)
+    assert probs.shape == (48, NUM_CLASSES)
+    with pytest.raises(ValueError, match=r"holds a 'mask' model, listed as the 'age' model"):
+        load_members([{"mask": str(files["mask"]), "gender": str(files["gender"]), "age": str(files["mask"])}], CPU)
+
+
+def test_bad_task_settings_fail_with_the_parameter_named(task):
+    params = load_params(REPO / "params.yaml")
+    for tasks, message in ((["mask", "gender"], r"train\.tasks: \['mask', 'gender'\]; expected \[all\]"),
+                           (["all", "mask", "gender", "age"], r"train\.tasks"),
+                           (["mask", "gender", "ages"], r"train\.tasks")):
+        with pytest.raises(ValueError, match=message):
+            check_params({**params, "train": {**params["train"], "tasks": tasks}}, "params.yaml")
+    with pytest.raises(ValueError, match=r"train\.heads: multi predicts all 18 classes"):
+        check_params({**params, "train": {**params["train"], "tasks": ["mask", "gender", "age"], "heads": "multi"}},
+                     "params.yaml")
+    with pytest.raises(ValueError, match=r"train\.heads: multi predicts all 18 classes"):
+        train_model({**CFG, "heads": "multi"}, *task, seed=0, task="mask")
+    check_tasks(["age", "mask", "gender"])  # any order
