@@ -61,8 +61,8 @@ def test_kill_landed_mid_run(resumed):
 def test_rerun_resumes_from_the_saved_epoch(resumed):
     _, _, _, saved_epoch, out = resumed
     assert "Running stage 'train@0-all'" in out
-    epoch_lines = [line for line in out.splitlines() if line.startswith("fold 0 epoch ")]
-    resumed_epochs = [line.split()[3].rstrip(":") for line in epoch_lines]  # "fold 0 epoch 2/4: ..."
+    epoch_lines = [line for line in out.splitlines() if line.startswith("all fold 0 epoch ")]
+    resumed_epochs = [line.split()[4].rstrip(":") for line in epoch_lines]  # "all fold 0 epoch 2/4: ..."
     assert resumed_epochs == [f"{e}/{EPOCHS}" for e in range(saved_epoch + 1, EPOCHS + 1)]
 
 

@@ -246,3 +246,14 @@ def test_tune_block_checks_name_what_is_wrong():
         check_tune({k: v for k, v in cfg.items() if k != "max_t"}, TRAIN)
     with pytest.raises(ValueError, match="grace_period <= max_t"):
         check_tune({**cfg, "grace_period": cfg["max_t"] + 1}, TRAIN)
+
+
+def test_tune_task_trains_and_scores_one_attribute_model(tmp_path):
+    """tune.task: gender -> the trials train 2-class gender models (colour channel 1 tells gender here)."""
+    tune = {**TINY_TUNE, "task": "gender", "num_samples": 1, "max_t": 2, "grace_period": 2,
+            "space": {"lr": {"loguniform": [0.003, 0.01]}}}
+    code, output = run_stage(make_workspace(tmp_path, tune=tune))
+    assert code == 0, output[-3000:]
+    assert (tmp_path / "tune" / "best_params.yaml").read_text().startswith("# best of 1 gender trials on fold 0")
+    trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
+    assert trials["status"].tolist() == ["TERMINATED"] and trials["best_f1"].iloc[0] > 0.9
