@@ -13,7 +13,7 @@ class MtcnnDetector:
     hide the nose and mouth that MTCNN's later stages score, and an eval image has no other photo of
     its person to borrow a box from. Empty `retry_thresholds` disables the retry."""
 
-    def __init__(self, min_face_size=40, detect_scale=0.5, thresholds=(0.6, 0.7, 0.7),
+    def __init__(self, min_face_size=60, detect_scale=0.5, thresholds=(0.6, 0.7, 0.7),
                  retry_thresholds=(0.3, 0.3, 0.4), device=None):
         import torch
         from facenet_pytorch import MTCNN
