@@ -143,13 +143,16 @@ def _cross_checks(params):
     resample = params["train"].get("resample") or {}
     if 0 < resample.get("max_count", 0) < resample.get("min_count", 0):
         problems.append(f"train.resample: min_count {resample['min_count']} > max_count {resample['max_count']}")
+    from src.tasks import check_tasks  # the one definition of a valid train.tasks
     tasks = params["train"]["tasks"]
-    if tasks != ["all"] and sorted(tasks) != ["age", "gender", "mask"]:
-        problems.append(f"train.tasks: {tasks}; expected [all] (one 18-class model per fold) or [mask, gender, age] "
-                        f"(one model per attribute, combined into 18 classes by the ensemble)")
-    elif tasks != ["all"] and params["train"].get("heads") == "multi":
-        problems.append("train.heads: multi predicts all 18 classes from one model; with train.tasks "
-                        "[mask, gender, age] use heads single")
+    try:
+        check_tasks(tasks)
+    except ValueError as e:
+        problems.append(str(e))
+    else:
+        if tasks != ["all"] and params["train"].get("heads") == "multi":
+            problems.append("train.heads: multi predicts all 18 classes from one model; with train.tasks "
+                            "[mask, gender, age] use heads single")
     if params["train"].get("heads") == "multi" and not any((params["train"].get("head_weights") or {"a": 1}).values()):
         problems.append("train.head_weights: at least one head needs a weight > 0")
     return problems
