@@ -24,10 +24,9 @@ def run(quick):
     torch.manual_seed(0)
     models = [build_model(cfg["model"], NUM_CLASSES, mean=cfg["mean"], std=cfg["std"]).to(device).eval()
               for _ in range(5)]
-    transform = None  # eval: crops as stored, as the ensemble and predict stages use them
     crops, source = eval_crops(32 if quick else 64)
-    predict_probs(models, crops[:batch_size], transform, batch_size, device)  # warm-up
-    rates = interleaved({tta: (lambda tta=tta: len(predict_probs(models, crops, transform, batch_size, device,
+    predict_probs(models, crops[:batch_size], batch_size, device)  # warm-up
+    rates = interleaved({tta: (lambda tta=tta: len(predict_probs(models, crops, batch_size, device,
                                                                  tta=[] if tta == "none" else [tta])))
                          for tta in ("none", "hflip")}, rounds=1 if quick else 2, device=device)
     plain, flipped = median(rates["none"]), median(rates["hflip"])

@@ -44,7 +44,7 @@ def child(path, steps, val_limit):
     for done in range(0, steps, 5):
         step.steps(batches, min(5, steps - done))
         trace.append([min(done + 5, steps), round(me.memory_info().rss / 2**20)])
-    predict_probs(step.model, val_x[:val_limit], None, cfg["batch_size"] * 2, device)
+    predict_probs(step.model, val_x[:val_limit], cfg["batch_size"] * 2, device)
     trace.append(["val", round(me.memory_info().rss / 2**20)])
     print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_trace_mb": trace,
                       "train_images": len(train_x), "val_images": len(val_x), "steps": steps,

@@ -22,12 +22,14 @@ class CropDataset(Dataset):
 
 
 def collate_pixels(batch):
-    """[(uint8 H x W x 3, label)] -> (float N x 3 x H x W pixel values 0..255, int64 labels).
+    """[(uint8 H x W x 3, label)] -> (uint8 N x 3 x H x W pixels, int64 labels).
 
-    One vectorised conversion per batch instead of a float copy per image. The result has
-    channels_last strides (a permuted view of N x H x W x 3), the layout the GPU path wants."""
+    The batch stays uint8 until the model's first layer (src.models.PixelInput) turns it into
+    normalised floats on the device: a quarter of the bytes to pin and copy to a GPU, and no float
+    pass on the CPU. It has channels_last strides (a permuted view of N x H x W x 3), the layout
+    the GPU path wants."""
     images, labels = zip(*batch)
-    pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
+    pixels = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
     return pixels, torch.tensor(labels, dtype=torch.int64)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from src.inference import predict_probs
+from src.inference import probs_per_model
 from src.labels import NUM_CLASSES, class_name
 from src.metrics import confusion, per_class_f1, score
 from src.tasks import combine_task_probs
@@ -24,12 +24,30 @@ def load_members(members, device):
     return loaded
 
 
+def _flat(members):
+    """[{task: model}] -> the models in one list, and for each member the positions of its tasks."""
+    models, places = [], []
+    for member in members:
+        places.append({task: len(models) + k for k, task in enumerate(member)})
+        models.extend(member.values())
+    return models, places
+
+
+def _member_18(probs_by_task):
+    """An 18-class model's probabilities as they are; three task models' combined (src.tasks)."""
+    return probs_by_task["all"] if set(probs_by_task) == {"all"} else combine_task_probs(probs_by_task)
+
+
+def members_probs(members, crops, batch_size, device, tta):
+    """N x 18 probabilities of each member, from one pass over the crops that feeds every model."""
+    models, places = _flat(members)
+    probs = probs_per_model(models, crops, batch_size, device, tta)
+    return [_member_18({task: probs[k] for task, k in place.items()}) for place in places]
+
+
 def member_probs(models, crops, batch_size, device, tta):
     """N x 18 probabilities of one member (with the TTA views averaged per model)."""
-    if set(models) == {"all"}:
-        return predict_probs(models["all"], crops, None, batch_size, device, tta)
-    return combine_task_probs({task: predict_probs(model, crops, None, batch_size, device, tta)
-                               for task, model in models.items()})
+    return members_probs([models], crops, batch_size, device, tta)[0]
 
 
 def out_of_fold_probs(members, fold_rows, crops, batch_size, device, tta):
@@ -42,8 +60,8 @@ def out_of_fold_probs(members, fold_rows, crops, batch_size, device, tta):
 
 
 def soft_vote(members, crops, batch_size, device, tta):
-    """Mean of the members' 18-class probabilities."""
-    probs = [member_probs(models, crops, batch_size, device, tta) for models in members]
+    """Mean of the members' 18-class probabilities (one pass over the crops for all of them)."""
+    probs = members_probs(members, crops, batch_size, device, tta)
     return np.mean(probs, axis=0).astype(np.float32)
 
 

@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from src.labels import NUM_AGE, NUM_CLASSES, NUM_GENDER, NUM_MASK, decode_class
+from src.labels import ATTRIBUTES, NUM_AGE, NUM_CLASSES, NUM_GENDER, NUM_MASK, decode_class
 from src.losses import build_loss
 
-HEADS = {"mask": NUM_MASK, "gender": NUM_GENDER, "age": NUM_AGE}
+HEADS = ATTRIBUTES  # one head per attribute
 GRID = (NUM_MASK, NUM_GENDER, NUM_AGE)  # class = mask * 6 + gender * 3 + age: row-major over this grid
 
 

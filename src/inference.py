@@ -20,21 +20,26 @@ def autocast(device):
 
 
 @torch.no_grad()
-def predict_probs(models, crops, transform, batch_size, device, tta=(), num_workers=0):
-    """Soft vote: mean softmax over models x (identity + TTA views). Returns N x C float32."""
+def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0):
+    """One pass over `crops` feeding every batch to every model: [N x C_k float32 per model], each the
+    softmax averaged over the identity and the TTA views. Models may differ in their classes."""
     check_tta(tta)
-    models = models if isinstance(models, (list, tuple)) else [models]
     for model in models:
         model.eval()
     views = [lambda batch: batch] + [TTA_VIEWS[name] for name in tta]
-    loader = make_loader(CropDataset(crops, None, transform), batch_size, num_workers)
-    chunks = []
+    loader = make_loader(CropDataset(crops, None, None), batch_size, num_workers)
+    chunks = [[] for _ in models]
     for images, _ in progress(loader, desc="predict", unit="batch", leave=False):
         images = images.to(device, non_blocking=True)
-        total = 0
         with autocast(device):
-            for model in models:
-                for view in views:
-                    total = total + torch.softmax(model(view(images)).float(), dim=1)
-        chunks.append((total / (len(models) * len(views))).cpu().numpy())
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros((0, 0), np.float32)
+            for model, out in zip(models, chunks):
+                total = sum(torch.softmax(model(view(images)).float(), dim=1) for view in views)
+                out.append((total / len(views)).cpu().numpy())
+    return [np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32) for out in chunks]
+
+
+def predict_probs(models, crops, batch_size, device, tta=(), num_workers=0):
+    """Soft vote: mean softmax over models x (identity + TTA views); crops are used as stored.
+    Returns N x C float32."""
+    models = list(models) if isinstance(models, (list, tuple)) else [models]
+    return np.mean(probs_per_model(models, crops, batch_size, device, tta, num_workers), axis=0).astype(np.float32)

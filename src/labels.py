@@ -6,6 +6,7 @@ import numpy as np
 
 NUM_CLASSES = 18
 NUM_MASK, NUM_GENDER, NUM_AGE = 3, 2, 3
+ATTRIBUTES = {"mask": NUM_MASK, "gender": NUM_GENDER, "age": NUM_AGE}  # in decode_class order
 
 # File stem -> mask state. mask1..mask5 are worn correctly.
 MASK_BY_STEM = {

@@ -1,8 +1,9 @@
 """Model factory: any timm architecture by name, random init or a local weights file.
 
-Every model built here takes the loaders' batches as they come: float N x 3 x H x W pixel values
-0..255 (src.crop_dataset.collate_pixels). Its first layer normalises them with the train.mean/std it
-was built with (saved in its state_dict), so the data path does no per-image float work.
+Every model built here takes the loaders' batches as they come: uint8 N x 3 x H x W pixels
+(src.crop_dataset.collate_pixels; float pixel values 0..255 work too). Its first layer turns them
+into floats normalised with the train.mean/std it was built with (saved in its state_dict), so the
+data path does no float work at all and a GPU receives uint8 batches.
 
 No weights are ever downloaded: `pretrained` is a path on disk, loaded with
 weights_only semantics (tensors only, no arbitrary pickled code).
@@ -29,7 +30,8 @@ DEFAULT_MEAN, DEFAULT_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 class PixelInput(nn.Module):
-    """net((x / 255 - mean) / std) for float pixel batches 0..255, as one multiply-add per element."""
+    """net((x / 255 - mean) / std) for pixel batches 0..255 (uint8 or float), as one multiply-add per
+    element; a uint8 batch is promoted to float32 by that same operation."""
 
     def __init__(self, net: nn.Module, mean, std):
         super().__init__()

@@ -7,14 +7,12 @@ multi-head model forms from its heads (src.heads.combine_heads). Callers always 
 labels; train_model reads the task's labels off them with task_labels.
 """
 import numpy as np
-import torch
 
-from src.heads import HEADS, combine_heads
-from src.labels import NUM_CLASSES, decode_class
+from src.labels import ATTRIBUTES, NUM_CLASSES, decode_class
 from src.metrics import accuracy, macro_f1, score
 
-TASK_CLASSES = {"all": NUM_CLASSES, **HEADS}
-SEPARATE = list(HEADS)  # [mask, gender, age]: the attribute order of decode_class
+TASK_CLASSES = {"all": NUM_CLASSES, **ATTRIBUTES}
+SEPARATE = list(ATTRIBUTES)  # [mask, gender, age]: the attribute order of decode_class
 
 
 def check_tasks(tasks):
@@ -53,5 +51,8 @@ def combine_task_probs(probs_by_task):
     missing = [task for task in SEPARATE if task not in probs_by_task]
     if missing:
         raise ValueError(f"combining task models: no model for {missing}")
+    import torch  # here, not at the top: params checks import this module and need no torch
+
+    from src.heads import combine_heads
     logs = {task: torch.from_numpy(np.log(np.clip(probs_by_task[task], 1e-12, None))) for task in SEPARATE}
     return torch.exp(combine_heads(logs)).numpy().astype(np.float32)

@@ -102,21 +102,23 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     (not with a train.ensemble method: torchensemble runs its own loop, see src.train_ensemble)."""
     device = device or pick_device(cfg.get("device", "auto"))
     workers = resolve_workers(cfg.get("num_workers", "auto"), device)
-    if task != "all" and cfg.get("heads", "single") == "multi":
-        raise ValueError(f"train.heads: multi predicts all 18 classes; a {task} model (train.tasks) needs heads single")
+    # Built first: build_model refuses a network that cannot learn `task` (heads multi on a task model)
+    # before the criterion or the data are touched. Seeded: the initial weights come from `seed`.
+    torch.manual_seed(seed)
+    model = build_network(cfg, task)
     fingerprint = run_fingerprint({**cfg, "task": task}, seed, train_x, train_y, val_y)
     train_y, val_y = task_labels(train_y, task), task_labels(val_y, task)
     resample = cfg.get("resample") or {}
     if resample.get("min_count") or resample.get("max_count"):
         rows = resample_indices(train_y, resample.get("min_count", 0), resample.get("max_count", 0), seed)
         train_x, train_y = train_x[rows], np.asarray(train_y)[rows]
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # again: torchensemble builds its own estimators from this state
     class_counts = np.bincount(train_y, minlength=num_classes(task))
     loss_fn = build_criterion(cfg, class_counts).to(device)
     mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"], num_classes(task))
     if ensemble_spec(cfg)["method"] != "none":
         return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
-    model = build_network(cfg, task).to(device)
+    model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
@@ -148,7 +150,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                                   scaler, device, mixer)
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
-        val_probs = predict_probs(model, val_x, None, cfg["batch_size"] * 2, device, num_workers=workers)
+        val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
         metrics = {"train_loss": train_loss, **_val_metrics(val_y, val_probs, task),
                    "lr": optimizer.param_groups[0]["lr"]}
         improved = metrics["f1"] > state["best_f1"]
@@ -174,9 +176,9 @@ def _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch
     if train_tf is not None:
         train_tf.set_random_seed(seed)
     model = fit_ensemble(cfg, network_args(cfg, task), loss_fn, loader, device)
-    val_probs = predict_probs(model, val_x, None, cfg["batch_size"] * 2, device, num_workers=workers)
+    val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
     # torchensemble does not return its losses: report the ensemble's training-set NLL (eval mode).
-    train_nll = _val_metrics(train_y, predict_probs(model, train_x, None, cfg["batch_size"] * 2, device,
+    train_nll = _val_metrics(train_y, predict_probs(model, train_x, cfg["batch_size"] * 2, device,
                                                     num_workers=workers), task)["val_loss"]
     metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs, task), "lr": cfg["lr"]}
     if on_epoch:
@@ -202,8 +204,8 @@ def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, dev
     total, count = 0.0, 0
     for images, labels in progress(loader, desc="train", unit="batch", leave=False):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-        if mixer is not None:
-            images, labels = mixer(images, labels)  # soft targets [N,18]
+        if mixer is not None:  # blends pixels: needs floats (the batch comes as uint8)
+            images, labels = mixer(images.float(), labels)  # soft targets [N,18]
         if device.type == "cuda":
             images = images.contiguous(memory_format=torch.channels_last)
         optimizer.zero_grad(set_to_none=True)

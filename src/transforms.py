@@ -1,8 +1,8 @@
 """Augmentation factory: a list of {"name": <albumentations class>, **arguments} -> A.Compose.
 
 Inputs are uint8 face crops already at training size; every augmentation here keeps that size and
-the output "image" stays uint8 H x W x 3. Conversion to float and normalisation happen once per
-batch: collate_pixels stacks the batch, the model's first layer normalises (src.models.PixelInput).
+the output "image" stays uint8 H x W x 3. collate_pixels stacks a uint8 batch; conversion to float
+and normalisation happen in the model's first layer (src.models.PixelInput), on its device.
 """
 import difflib
 import inspect

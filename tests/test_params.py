@@ -57,3 +57,20 @@ def test_load_uses_safe_yaml(tmp_path):
     unsafe.write_text("seed: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(yaml.constructor.ConstructorError):
         load_params(unsafe)
+
+
+def test_light_stages_check_every_key_without_importing_torch(params, tmp_path):
+    """split and evaluate load params with names=False: every key, type and range is still checked,
+    the names (model, transforms, loss...) are left to the stages that build them."""
+    import subprocess
+    import sys
+    code = ("import sys; from src.params import load_params; load_params('params.yaml', names=False); "
+            "print(sorted(m for m in ('torch', 'timm', 'albumentations') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    unknown_model = edit(params, lambda p: p["train"].update(model="resnet181"))
+    check_params(unknown_model, names=False)
+    with pytest.raises(ValueError, match=r"train.model: unknown timm model 'resnet181'"):
+        check_params(unknown_model)
+    with pytest.raises(ValueError, match=r"unknown key 'train.lrr'"):
+        check_params(edit(params, lambda p: p["train"].update(lrr=0.1)), names=False)

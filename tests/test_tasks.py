@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from src.ensemble import load_members, member_probs
+from src.ensemble import load_members, member_probs, soft_vote
 from src.inference import predict_probs
 from src.labels import NUM_CLASSES, decode_class, encode_class
 from src.params import check_params, load_params
 from src.tasks import check_tasks, combine_task_probs, task_labels, task_score
-from src.training import checkpoint_payload, load_fold_model, train_model
+from src.training import build_network, checkpoint_payload, load_fold_model, train_model
 from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_training import CFG, colour_task
 from tests.workspace import REPO
@@ -93,9 +93,18 @@ def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
     [loaded] = load_members([{k: str(v) for k, v in files.items()}], CPU)
     crops = task[2]
     probs = member_probs(loaded, crops, 32, CPU, ["hflip"])
-    expected = combine_task_probs({k: predict_probs(m, crops, None, 32, CPU, ["hflip"]) for k, m in loaded.items()})
+    expected = combine_task_probs({k: predict_probs(m, crops, 32, CPU, ["hflip"]) for k, m in loaded.items()})
     np.testing.assert_allclose(probs, expected, rtol=1e-6)
     assert probs.shape == (48, NUM_CLASSES)
+    # predict's one pass over the crops for every member equals each member predicted on its own
+    all_file = tmp_path / "all.pt"
+    torch.manual_seed(1)  # an untrained 18-class model: near-uniform, unlike the trained task models
+    torch.save(checkpoint_payload(cfg, build_network(cfg).state_dict()), all_file)
+    members = load_members([{"all": str(all_file)}, {k: str(v) for k, v in files.items()}], CPU)
+    voted = soft_vote(members, crops, 16, CPU, ["hflip"])
+    alone = [member_probs(m, crops, 32, CPU, ["hflip"]) for m in members]
+    np.testing.assert_allclose(voted, (alone[0] + alone[1]) / 2, rtol=1e-5, atol=1e-7)
+    assert np.abs(alone[0] - alone[1]).max() > 0.5  # the members differ: the mean is a real check
     with pytest.raises(ValueError, match=r"holds a 'mask' model, listed as the 'age' model"):
         load_members([{"mask": str(files["mask"]), "gender": str(files["gender"]), "age": str(files["mask"])}], CPU)
 

@@ -31,8 +31,7 @@ def test_fold_ensemble_saves_and_reloads_with_identical_predictions(task, tmp_pa
     assert isinstance(model, AveragedEnsemble) and len(model.estimators) == 2
     assert checkpoint["ensemble"] == {"method": method, "n_estimators": 2}
     from src.inference import predict_probs
-    eval_tf = None
-    probs = predict_probs(model, task[2], eval_tf, 2 * cfg["batch_size"], torch.device("cpu"))
+    probs = predict_probs(model, task[2], 2 * cfg["batch_size"], torch.device("cpu"))
     np.testing.assert_array_equal(probs, result.val_probs)  # save/load: identical predictions
     assert probs.shape == (16, NUM_CLASSES)
     assert not (tmp_path / "logs").exists()

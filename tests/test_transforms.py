@@ -33,16 +33,16 @@ def test_eval_uses_crops_as_stored():
     assert build_transform(DEFAULT_AUGMENT, train=False) is None
     crops = np.stack([face(seed=s) for s in range(5)])
     images, labels = next(iter(make_loader(CropDataset(crops, None, None), 5, 0)))
-    assert images.dtype == torch.float32 and images.shape == (5, 3, 128, 96)
-    assert torch.equal(images, torch.from_numpy(crops).permute(0, 3, 1, 2).float())
+    assert images.dtype == torch.uint8 and images.shape == (5, 3, 128, 96)
+    assert torch.equal(images, torch.from_numpy(crops).permute(0, 3, 1, 2))
     assert labels.tolist() == [-1] * 5
 
 
-def test_collate_gives_channels_last_pixels_and_labels():
+def test_collate_gives_channels_last_uint8_pixels_and_labels():
     batch = [(face(seed=s), s) for s in range(3)]
     images, labels = collate_pixels(batch)
-    assert images.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(images[1], torch.from_numpy(batch[1][0]).permute(2, 0, 1).float())
+    assert images.dtype == torch.uint8 and images.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(images[1], torch.from_numpy(batch[1][0]).permute(2, 0, 1))
     assert labels.dtype == torch.int64 and labels.tolist() == [0, 1, 2]
 
 
@@ -52,10 +52,14 @@ def test_model_normalises_pixels_with_its_mean_and_std():
     net = torch.nn.Identity()
     net.register_forward_hook(lambda module, args, out: seen.append(out))
     model = PixelInput(net, (0.5, 0.4, 0.3), (0.2, 0.25, 0.5))
-    pixels = torch.from_numpy(face()).permute(2, 0, 1)[None].float()
+    raw = torch.from_numpy(face()).permute(2, 0, 1)[None]  # uint8, as the loaders give it
+    pixels = raw.float()
+    model(raw)
     model(pixels)
     mean, std = torch.tensor([0.5, 0.4, 0.3]).view(1, 3, 1, 1), torch.tensor([0.2, 0.25, 0.5]).view(1, 3, 1, 1)
+    assert seen[0].dtype == torch.float32
     assert torch.allclose(seen[0], (pixels / 255 - mean) / std, atol=1e-5)
+    assert torch.equal(seen[0], seen[1])  # uint8 and float pixels give the network the same input
     restored = build_model("test_efficientnet", mean=(0.1, 0.1, 0.1), std=(1.0, 1.0, 1.0))
     restored.load_state_dict(build_model("test_efficientnet", mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.5)).state_dict())
     assert torch.allclose(restored.scale, model.scale) and torch.allclose(restored.shift, model.shift)
