@@ -5,6 +5,7 @@ so a run resumed from its last checkpoint ends exactly where an uninterrupted ru
 import copy
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,7 +132,11 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
              "bad_epochs": 0, "history": [], "fingerprint": fingerprint}
     if resume_path and Path(resume_path).exists():
-        state = _restore(resume_path, fingerprint, model, optimizer, scheduler, scaler) or state
+        restored = _restore(resume_path, fingerprint, model, optimizer, scheduler, scaler)
+        if restored is None:
+            print(f"{resume_path}: from another run (params, data or code differ); training from epoch 1",
+                  file=sys.stderr)
+        state = restored or state
 
     for epoch in range(state["epoch"], cfg["epochs"]):
         if state["bad_epochs"] >= cfg["patience"]:
@@ -234,10 +239,19 @@ def _save(path, state, model, optimizer, scheduler, scaler):
                       "scheduler": scheduler.state_dict() if scheduler else None, "scaler": scaler.state_dict()})
 
 
+def code_digest(package=Path(__file__).resolve().parent):
+    """sha256 of the library's source (every .py under src/): a checkpoint written by other code
+    (dvc repro after an edit) must not be resumed as if it were this run's."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_fingerprint(cfg, seed, train_x, train_y, val_y):
-    """Identifies a run: a checkpoint is resumed only by a run with the same config, seed and data.
-    The crops enter through a strided sample (any crop param change alters every crop)."""
-    digest = hashlib.sha256(json.dumps({"cfg": cfg, "seed": seed, "shape": list(train_x.shape),
+    """Identifies a run: a checkpoint is resumed only by a run with the same config, seed, data and
+    code. The crops enter through a strided sample (any crop param change alters every crop)."""
+    digest = hashlib.sha256(json.dumps({"cfg": cfg, "seed": seed, "code": code_digest(), "shape": list(train_x.shape),
                                         "train": np.asarray(train_y).tolist(),
                                         "val": np.asarray(val_y).tolist()}, sort_keys=True).encode())
     digest.update(np.ascontiguousarray(train_x[:: max(1, len(train_x) // 64)]).tobytes())
@@ -245,7 +259,7 @@ def run_fingerprint(cfg, seed, train_x, train_y, val_y):
 
 
 def _restore(path, fingerprint, model, optimizer, scheduler, scaler):
-    """Load a last-epoch checkpoint; None when it belongs to another run (other params or data)."""
+    """Load a last-epoch checkpoint; None when it belongs to another run (other params, data or code)."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     if checkpoint["state"].get("fingerprint") != fingerprint:
         return None

@@ -78,6 +78,30 @@ def test_checkpoint_of_other_params_is_not_resumed(task, tmp_path):
     assert epochs_seen == [0]  # trained from scratch, not resumed from the lr=0.01 run
 
 
+def test_checkpoint_of_other_code_is_not_resumed(task, tmp_path, monkeypatch, capsys):
+    """dvc repro reruns train after a src/ edit: the old code's last.pt must not stand in for it."""
+    import src.training
+    checkpoint = tmp_path / "last.pt"
+    train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint)
+    capsys.readouterr()
+    monkeypatch.setattr(src.training, "code_digest", lambda: "edited source")
+    epochs_seen = []
+    train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint,
+                on_epoch=lambda e, m, i: epochs_seen.append(e))
+    assert epochs_seen == [0]
+    assert "from another run (params, data or code differ)" in capsys.readouterr().err
+
+
+def test_code_digest_follows_the_source(tmp_path):
+    from src.training import code_digest
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = code_digest(tmp_path)
+    assert code_digest(tmp_path) == before
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert code_digest(tmp_path) != before
+    assert len(code_digest()) == 64  # the real package
+
+
 def test_saved_fold_model_reloads_with_weights_only(task, tmp_path):
     result = train_model({**CFG, "epochs": 1}, *task, seed=0)
     torch.save(checkpoint_payload(CFG, result.best_state), tmp_path / "model.pt")
