@@ -24,15 +24,6 @@ def load_members(members, device):
     return loaded
 
 
-def _flat(members):
-    """[{task: model}] -> the models in one list, and for each member the positions of its tasks."""
-    models, places = [], []
-    for member in members:
-        places.append({task: len(models) + k for k, task in enumerate(member)})
-        models.extend(member.values())
-    return models, places
-
-
 def _member_18(probs_by_task):
     """An 18-class model's probabilities as they are; three task models' combined (src.tasks)."""
     return probs_by_task["all"] if set(probs_by_task) == {"all"} else combine_task_probs(probs_by_task)
@@ -40,9 +31,9 @@ def _member_18(probs_by_task):
 
 def members_probs(members, crops, batch_size, device, tta):
     """N x 18 probabilities of each member, from one pass over the crops that feeds every model."""
-    models, places = _flat(members)
-    probs = probs_per_model(models, crops, batch_size, device, tta)
-    return [_member_18({task: probs[k] for task, k in place.items()}) for place in places]
+    models = [model for member in members for model in member.values()]
+    probs = iter(probs_per_model(models, crops, batch_size, device, tta))  # in the order of `models`
+    return [_member_18({task: next(probs) for task in member}) for member in members]
 
 
 def member_probs(models, crops, batch_size, device, tta):
