@@ -239,12 +239,22 @@ def _save(path, state, model, optimizer, scheduler, scaler):
                       "scheduler": scheduler.state_dict() if scheduler else None, "scaler": scaler.state_dict()})
 
 
-def code_digest(package=Path(__file__).resolve().parent):
-    """sha256 of the library's source (every .py under src/): a checkpoint written by other code
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def loaded_repo_modules(roots=(_REPO / "src", _REPO / "stages")):
+    """Source files of this repository's modules the process has imported: the code the run uses
+    (the train stage lists the same files as its DVC deps)."""
+    files = {Path(m.__file__).resolve() for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
+    return sorted(f for f in files if any(f.is_relative_to(root) for root in roots))
+
+
+def code_digest(files=None):
+    """sha256 of `files` (default: loaded_repo_modules()): a checkpoint written by other code
     (dvc repro after an edit) must not be resumed as if it were this run's."""
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(files if files is not None else loaded_repo_modules()):
+        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes())
     return digest.hexdigest()
 
 
