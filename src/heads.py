@@ -17,7 +17,6 @@ from torch import nn
 from src.labels import ATTRIBUTES, NUM_AGE, NUM_CLASSES, NUM_GENDER, NUM_MASK, decode_class
 from src.losses import build_loss
 
-HEADS = ATTRIBUTES  # one head per attribute
 GRID = (NUM_MASK, NUM_GENDER, NUM_AGE)  # class = mask * 6 + gender * 3 + age: row-major over this grid
 
 
@@ -27,7 +26,7 @@ class MultiHeadNet(nn.Module):
         self.backbone = backbone  # a timm model built with num_classes=0: forward gives pooled features
         # head_hidden_size: the pooled width after timm's pre-logits layers (1024, not 288, on MobileNetV3)
         width = getattr(backbone, "head_hidden_size", None) or backbone.num_features
-        self.heads = nn.ModuleDict({name: nn.Linear(width, n) for name, n in HEADS.items()})
+        self.heads = nn.ModuleDict({name: nn.Linear(width, n) for name, n in ATTRIBUTES.items()})
 
     def forward_heads(self, x):
         features = self.backbone(x)
@@ -39,7 +38,7 @@ class MultiHeadNet(nn.Module):
 
 def combine_heads(head_logits):
     """{mask: [N,3], gender: [N,2], age: [N,3]} logits -> [N,18] log-probs of the product distribution."""
-    m, g, a = (F.log_softmax(head_logits[name].float(), dim=1) for name in HEADS)
+    m, g, a = (F.log_softmax(head_logits[name].float(), dim=1) for name in ATTRIBUTES)
     return (m[:, :, None, None] + g[:, None, :, None] + a[:, None, None, :]).reshape(len(m), NUM_CLASSES)
 
 
@@ -52,7 +51,7 @@ def split_heads(logits):
 def split_targets(target):
     """Hard labels [N] -> per-head hard labels; soft labels [N,18] -> per-head marginal soft labels."""
     if target.ndim == 1:
-        return dict(zip(HEADS, decode_class(target.long())))
+        return dict(zip(ATTRIBUTES, decode_class(target.long())))
     grid = target.float().reshape(-1, *GRID)
     return {"mask": grid.sum((2, 3)), "gender": grid.sum((1, 3)), "age": grid.sum((1, 2))}
 
@@ -67,12 +66,12 @@ class MultiHeadLoss(nn.Module):
 
     def __init__(self, spec, class_counts, weights):
         super().__init__()
-        unknown = sorted(set(weights) - set(HEADS))
+        unknown = sorted(set(weights) - set(ATTRIBUTES))
         if unknown or not weights:
-            raise ValueError(f"train.head_weights: unknown head(s) {unknown}; valid: {list(HEADS)}")
+            raise ValueError(f"train.head_weights: unknown head(s) {unknown}; valid: {list(ATTRIBUTES)}")
         counts = head_counts(class_counts)
-        self.weights = {name: float(weights.get(name, 0.0)) for name in HEADS}
-        self.losses = nn.ModuleDict({name: build_loss(spec, counts[name]) for name in HEADS})
+        self.weights = {name: float(weights.get(name, 0.0)) for name in ATTRIBUTES}
+        self.losses = nn.ModuleDict({name: build_loss(spec, counts[name]) for name in ATTRIBUTES})
 
     def set_epoch(self, epoch):
         for loss in self.losses.values():
@@ -81,4 +80,4 @@ class MultiHeadLoss(nn.Module):
     def forward(self, logits, target):
         heads, targets = split_heads(logits), split_targets(target)
         return sum(self.weights[name] * self.losses[name](heads[name], targets[name])
-                   for name in HEADS if self.weights[name])
+                   for name in ATTRIBUTES if self.weights[name])

@@ -46,15 +46,20 @@ class PixelInput(nn.Module):
         return self.net(torch.addcmul(self.shift, x, self.scale))
 
 
+def check_heads(heads: str, num_classes: int) -> None:
+    """The head kind exists and can predict num_classes (multi: the three attribute heads give all 18)."""
+    if heads not in HEAD_KINDS:
+        raise ValueError(f"train.heads: unknown kind {heads!r}; valid: {list(HEAD_KINDS)}")
+    if heads == "multi" and num_classes != 18:
+        raise ValueError(f"train.heads: multi predicts all 18 classes, not {num_classes} (use train.tasks [all])")
+
+
 def build_model(name: str, num_classes: int = 18, pretrained: str = "", drop_rate: float = 0.0,
                 heads: str = "single", mean=DEFAULT_MEAN, std=DEFAULT_STD) -> nn.Module:
     """heads="single": one num_classes-way classifier; "multi": src.heads.MultiHeadNet (18-class
     logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std)."""
-    if heads not in HEAD_KINDS:
-        raise ValueError(f"train.heads: unknown kind {heads!r}; valid: {list(HEAD_KINDS)}")
+    check_heads(heads, num_classes)
     if heads == "multi":
-        if num_classes != 18:
-            raise ValueError(f"train.heads: multi predicts all 18 classes, not {num_classes} (use train.tasks [all])")
         from src.heads import MultiHeadNet
         return PixelInput(MultiHeadNet(timm_model(name, 0, pretrained, drop_rate)), mean, std)
     return PixelInput(timm_model(name, num_classes, pretrained, drop_rate), mean, std)

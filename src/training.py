@@ -18,7 +18,7 @@ from src.heads import MultiHeadLoss
 from src.inference import autocast, predict_probs
 from src.losses import build_loss
 from src.mixing import build_mixer
-from src.models import build_model
+from src.models import build_model, check_heads
 from src.optim import build_optimizer, build_scheduler
 from src.progress import progress
 from src.resample import resample_indices
@@ -103,23 +103,23 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     (not with a train.ensemble method: torchensemble runs its own loop, see src.train_ensemble)."""
     device = device or pick_device(cfg.get("device", "auto"))
     workers = resolve_workers(cfg.get("num_workers", "auto"), device)
-    # Built first: build_model refuses a network that cannot learn `task` (heads multi on a task model)
-    # before the criterion or the data are touched. Seeded: the initial weights come from `seed`.
-    torch.manual_seed(seed)
-    model = build_network(cfg, task)
+    args = network_args(cfg, task)
+    check_heads(args["heads"], args["num_classes"])  # a network that cannot learn `task` fails before any work
     fingerprint = run_fingerprint({**cfg, "task": task}, seed, train_x, train_y, val_y)
     train_y, val_y = task_labels(train_y, task), task_labels(val_y, task)
     resample = cfg.get("resample") or {}
     if resample.get("min_count") or resample.get("max_count"):
         rows = resample_indices(train_y, resample.get("min_count", 0), resample.get("max_count", 0), seed)
         train_x, train_y = train_x[rows], np.asarray(train_y)[rows]
-    torch.manual_seed(seed)  # again: torchensemble builds its own estimators from this state
+    # The initial weights (this network's, or the estimators torchensemble builds) come from `seed`;
+    # the criterion and the mixer draw nothing from torch's generator.
+    torch.manual_seed(seed)
     class_counts = np.bincount(train_y, minlength=num_classes(task))
     loss_fn = build_criterion(cfg, class_counts).to(device)
     mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"], num_classes(task))
     if ensemble_spec(cfg)["method"] != "none":
         return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
-    model = model.to(device)
+    model = build_model(**args).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
