@@ -22,7 +22,7 @@ CROPS = REPO / "crops"
 
 
 def params():
-    return load_params(REPO / "params.yaml")
+    return load_params(REPO / "params.yaml", names=True)
 
 
 def sync(device):

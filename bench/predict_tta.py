@@ -7,7 +7,7 @@ from bench.common import CROPS, interleaved, median, params, random_crops
 from src.inference import predict_probs
 from src.labels import NUM_CLASSES
 from src.models import build_model
-from src.training import pick_device
+from src.device import pick_device
 
 
 def eval_crops(limit):

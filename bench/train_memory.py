@@ -29,7 +29,7 @@ def child(path, steps, val_limit):
 
     from bench.common import TrainStep
     from src.inference import predict_probs
-    from src.training import pick_device, resolve_workers
+    from src.device import pick_device, resolve_workers
 
     cfg = params()["train"]
     device = pick_device(cfg.get("device", "auto"))

@@ -25,7 +25,7 @@ def atomic_path(path):
 
 def _remove_stale_temps(path):
     """Delete temp siblings left by killed writers (their pid is gone): a killed run would otherwise
-    leave them forever in persistent outputs such as checkpoints/."""
+    leave them forever in persistent outputs such as scratch/checkpoints/."""
     for stale in path.parent.glob(f".{path.name}.tmp-*"):
         pid = stale.name.rsplit("-", 1)[1]
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):

@@ -1,12 +1,14 @@
 """Soft voting over the folds' members: out-of-fold estimates and eval-set probabilities."""
 import numpy as np
 import pandas as pd
+import torch
 
+from src.fold_model import load_fold_model
+from src.heads import combine_heads
 from src.inference import probs_per_model
 from src.labels import NUM_CLASSES, class_name
 from src.metrics import confusion, per_class_f1, score
-from src.tasks import combine_task_probs
-from src.training import load_fold_model
+from src.tasks import SEPARATE
 
 
 def load_members(members, device):
@@ -22,6 +24,15 @@ def load_members(members, device):
             models[task] = model
         loaded.append(models)
     return loaded
+
+
+def combine_task_probs(probs_by_task):
+    """{mask: N x 3, gender: N x 2, age: N x 3} probabilities -> N x 18 (their product)."""
+    missing = [task for task in SEPARATE if task not in probs_by_task]
+    if missing:
+        raise ValueError(f"combining task models: no model for {missing}")
+    logs = {task: torch.from_numpy(np.log(np.clip(probs_by_task[task], 1e-12, None))) for task in SEPARATE}
+    return torch.exp(combine_heads(logs)).numpy().astype(np.float32)
 
 
 def _member_18(probs_by_task):

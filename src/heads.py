@@ -5,17 +5,14 @@ evaluate need no special case: logit[c] = log_softmax(mask)[m] + log_softmax(gen
 log_softmax(age)[a] for c = encode_class(m, g, a). softmax of that is exactly the product of the
 head distributions (the logits are already normalised log-probabilities).
 
-The loss reads the heads back from those logits: summing the 18-class log-probs over the other
-attributes (logsumexp) gives each head's log_softmax exactly, and every loss of src.losses is
-invariant to a per-row shift of its logits, so each head's loss is the same as on its raw logits.
+The loss (src.losses.MultiHeadLoss) reads the heads back from those logits: summing the 18-class
+log-probs over the other attributes (logsumexp, split_heads) gives each head's log_softmax exactly.
 """
 import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import nn
 
 from src.labels import ATTRIBUTES, NUM_AGE, NUM_CLASSES, NUM_GENDER, NUM_MASK, decode_class
-from src.losses import build_loss
 
 GRID = (NUM_MASK, NUM_GENDER, NUM_AGE)  # class = mask * 6 + gender * 3 + age: row-major over this grid
 
@@ -59,25 +56,3 @@ def split_targets(target):
 def head_counts(class_counts):
     grid = np.asarray(class_counts, dtype=np.float64).reshape(GRID)
     return {"mask": grid.sum((1, 2)), "gender": grid.sum((0, 2)), "age": grid.sum((0, 1))}
-
-
-class MultiHeadLoss(nn.Module):
-    """sum_h weight_h * loss_h(head logits, head target), each loss_h from the same loss factory."""
-
-    def __init__(self, spec, class_counts, weights):
-        super().__init__()
-        unknown = sorted(set(weights) - set(ATTRIBUTES))
-        if unknown or not weights:
-            raise ValueError(f"train.head_weights: unknown head(s) {unknown}; valid: {list(ATTRIBUTES)}")
-        counts = head_counts(class_counts)
-        self.weights = {name: float(weights.get(name, 0.0)) for name in ATTRIBUTES}
-        self.losses = nn.ModuleDict({name: build_loss(spec, counts[name]) for name in ATTRIBUTES})
-
-    def set_epoch(self, epoch):
-        for loss in self.losses.values():
-            loss.set_epoch(epoch)
-
-    def forward(self, logits, target):
-        heads, targets = split_heads(logits), split_targets(target)
-        return sum(self.weights[name] * self.losses[name](heads[name], targets[name])
-                   for name in ATTRIBUTES if self.weights[name])

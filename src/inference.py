@@ -2,6 +2,7 @@
 import numpy as np
 import torch
 
+from src.device import autocast
 from src.crop_dataset import CropDataset, make_loader
 from src.progress import progress
 
@@ -13,10 +14,6 @@ def check_tta(tta):
     unknown = [name for name in tta if name not in TTA_VIEWS]
     if unknown:
         raise ValueError(f"ensemble.tta: unknown view(s) {unknown}; valid: {sorted(TTA_VIEWS)}")
-
-
-def autocast(device):
-    return torch.autocast(device_type=device.type, dtype=torch.float16, enabled=device.type == "cuda")
 
 
 @torch.no_grad()

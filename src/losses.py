@@ -10,6 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from src.heads import head_counts, split_heads, split_targets
+from src.labels import ATTRIBUTES
+
 
 def _probs(target: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Hard labels -> one-hot; soft labels pass through."""
@@ -151,3 +154,27 @@ def build_loss(spec: dict, class_counts: np.ndarray) -> Loss:
     if "class_counts" in inspect.signature(cls).parameters:
         spec["class_counts"] = class_counts
     return cls(**spec)
+
+
+class MultiHeadLoss(nn.Module):
+    """heads=multi: sum_h weight_h * loss_h(head logits, head target), each loss_h from build_loss.
+    Every loss here is invariant to a per-row shift of its logits, so each head's loss on the marginal
+    log-probs (src.heads.split_heads) equals its loss on the head's raw logits."""
+
+    def __init__(self, spec, class_counts, weights):
+        super().__init__()
+        unknown = sorted(set(weights) - set(ATTRIBUTES))
+        if unknown or not weights:
+            raise ValueError(f"train.head_weights: unknown head(s) {unknown}; valid: {list(ATTRIBUTES)}")
+        counts = head_counts(class_counts)
+        self.weights = {name: float(weights.get(name, 0.0)) for name in ATTRIBUTES}
+        self.losses = nn.ModuleDict({name: build_loss(spec, counts[name]) for name in ATTRIBUTES})
+
+    def set_epoch(self, epoch):
+        for loss in self.losses.values():
+            loss.set_epoch(epoch)
+
+    def forward(self, logits, target):
+        heads, targets = split_heads(logits), split_targets(target)
+        return sum(self.weights[name] * self.losses[name](heads[name], targets[name])
+                   for name in ATTRIBUTES if self.weights[name])

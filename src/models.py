@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from timm.models import load_state_dict
 
+from src.heads import MultiHeadNet
+
 
 def check_model_name(name: str) -> None:
     if not timm.is_model(name):
@@ -60,7 +62,6 @@ def build_model(name: str, num_classes: int = 18, pretrained: str = "", drop_rat
     logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std)."""
     check_heads(heads, num_classes)
     if heads == "multi":
-        from src.heads import MultiHeadNet
         return PixelInput(MultiHeadNet(timm_model(name, 0, pretrained, drop_rate)), mean, std)
     return PixelInput(timm_model(name, num_classes, pretrained, drop_rate), mean, std)
 

@@ -4,6 +4,8 @@ the key, the value and what was expected."""
 import difflib
 from pathlib import Path
 
+import re
+
 import yaml
 
 from src.param_checks import (either, increasing, integer, list_of, mapping, number, one_of, text)
@@ -76,22 +78,38 @@ RULES = {
     "tune.gpus_per_trial": number(0),
     "tune.resume": one_of(True, False),
     "tune.address": text,
+    "tune.wandb.project": text,
+    "tune.wandb.group": text,
     "tune.space": lambda value: None if isinstance(value, dict) and value else "a non-empty mapping",
 }
 # The modeling options (off by default) may be absent: params files written before them stay valid.
 MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
-OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate", "data.relabel", "tune.task"} | {
+OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate", "data.relabel", "tune.task",
+            "tune.wandb.project", "tune.wandb.group"} | {
     key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
 
 
-def load_params(path="params.yaml", check=True, names=True):
-    """names=False leaves out the checks of model, transform, loss... names, which import torch, timm
-    and albumentations (about 3 s): for light stages that use none of them (split, evaluate)."""
+class ParamsLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that also reads `1e-05` as a float: DVC writes small floats of `-S` edits that way
+    (YAML 1.2), where YAML 1.1, PyYAML's default, requires a dot and a signed exponent."""
+
+
+ParamsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)$"), list("-+0123456789."))
+
+
+def load_params(path="params.yaml", check=True, names=()):
+    """Every key, type, range and cross-check. names: the blocks whose names (detector, model, loss,
+    transforms... TTA views) are also checked by building them, which imports the modules that define
+    them (torch, timm, albumentations: about 3 s); True = all of NAMED_BLOCKS. The check_params stage
+    checks all, the train and tune stages ("train",); the others need not: check_params runs before
+    any stage whenever params.yaml changes."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: params file not found (run from the repository root)")
     with open(path) as f:
-        params = yaml.safe_load(f)
+        params = yaml.load(f, Loader=ParamsLoader)  # safe: a SafeLoader with one more float form
     if not isinstance(params, dict):
         raise ValueError(f"{path}: expected a mapping of stage blocks, got {type(params).__name__}")
     if check:
@@ -111,14 +129,23 @@ def flatten(params, prefix=""):
     return flat
 
 
+def meant(key):
+    """The known keys a mistyped one was probably meant as: same last part (lr -> train.lr), else close spelling."""
+    leaf = key.rsplit(".", 1)[-1]
+    return [k for k in RULES if k.rsplit(".", 1)[-1] == leaf] or difflib.get_close_matches(key, RULES, n=1, cutoff=0.6)
+
+
+NAMED_BLOCKS = ("face_crop", "train", "ensemble")
+
+
 def check_params(params, path="params.yaml", names=True):
     """Raise ValueError naming every problem: key, value, and what was expected."""
     flat = flatten(params)
     problems = []
     for key, value in flat.items():
         if key not in RULES:
-            close = difflib.get_close_matches(key, RULES, n=3, cutoff=0.6)
-            problems.append(f"unknown key {key!r}" + (f"; did you mean {close}?" if close else ""))
+            close = meant(key)
+            problems.append(f"unknown key {key!r}" + (f"; did you mean {' or '.join(close)}?" if close else ""))
         else:
             expected = RULES[key](value)
             if expected:
@@ -132,7 +159,7 @@ def check_params(params, path="params.yaml", names=True):
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
     if names:
-        _check_names(params)
+        _check_names(params, NAMED_BLOCKS if names is True else names)
 
 
 def _cross_checks(params):
@@ -161,31 +188,38 @@ def _cross_checks(params):
     return problems
 
 
-def _check_names(params):
-    """Names are checked by the factories that use them, so the valid lists live in one place."""
+def _check_names(params, blocks):
+    """Names are checked by the factories that use them, so the valid lists live in one place. Only the
+    named blocks are checked: a train stage imports no detector code, so editing it reruns no training."""
+    if "face_crop" in blocks:
+        from src.face_crop.detectors import DETECTORS
+        if params["face_crop"]["detector"] not in DETECTORS:
+            raise ValueError(f"face_crop.detector: unknown detector {params['face_crop']['detector']!r}; "
+                             f"valid: {sorted(DETECTORS)}")
+    if "train" in blocks:
+        _check_train_names(params["train"])
+    if "ensemble" in blocks:
+        from src.inference import check_tta
+        check_tta(params["ensemble"]["tta"])
+
+
+def _check_train_names(train):
     import numpy as np
     import torch
 
-    from src.face_crop.detectors import DETECTORS
-    from src.inference import check_tta
     from src.losses import build_loss
+    from src.mixing import build_mixer
     from src.models import check_model_name
     from src.optim import build_optimizer, build_scheduler
     from src.samplers import build_sampler
+    from src.train_ensemble import check_ensemble
     from src.transforms import build_transform
 
-    train = params["train"]
-    if params["face_crop"]["detector"] not in DETECTORS:
-        raise ValueError(f"face_crop.detector: unknown detector {params['face_crop']['detector']!r}; "
-                         f"valid: {sorted(DETECTORS)}")
     check_model_name(train["model"])
     build_loss(train["loss"], np.ones(18))
     optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
     build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)
     build_sampler(train["sampler"], np.arange(18), 0)
     build_transform(train["augment"], train=True)
-    from src.mixing import build_mixer
-    from src.train_ensemble import check_ensemble
     build_mixer(train.get("mix"), train["loss"]["name"])  # ldam + mixing fails here
     check_ensemble(train)
-    check_tta(params["ensemble"]["tta"])

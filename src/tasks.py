@@ -2,7 +2,7 @@
 
 train.tasks is [all] (one 18-class model per fold) or [mask, gender, age] (three models per fold,
 one train stage per (fold, task)); the ensemble stage combines a fold's three task models into
-18-class probabilities, p(class) = p_mask(m) * p_gender(g) * p_age(a), the same product the
+18-class probabilities (src.ensemble.combine_task_probs), p(class) = p_mask(m) * p_gender(g) * p_age(a), the same product the
 multi-head model forms from its heads (src.heads.combine_heads). Callers always pass the 18-class
 labels; train_model reads the task's labels off them with task_labels.
 """
@@ -44,15 +44,3 @@ def task_score(truth, probs, task):
         return score(truth, predicted)
     f1 = macro_f1(truth, predicted, num_classes=num_classes(task))
     return {"f1": f1, "accuracy": accuracy(truth, predicted), f"f1_{task}": f1}
-
-
-def combine_task_probs(probs_by_task):
-    """{mask: N x 3, gender: N x 2, age: N x 3} probabilities -> N x 18 (their product)."""
-    missing = [task for task in SEPARATE if task not in probs_by_task]
-    if missing:
-        raise ValueError(f"combining task models: no model for {missing}")
-    import torch  # here, not at the top: params checks import this module and need no torch
-
-    from src.heads import combine_heads
-    logs = {task: torch.from_numpy(np.log(np.clip(probs_by_task[task], 1e-12, None))) for task in SEPARATE}
-    return torch.exp(combine_heads(logs)).numpy().astype(np.float32)

@@ -8,44 +8,12 @@ mode like any model. The fold model is an AveragedEnsemble: plain estimators who
 returns as log-probabilities, saved and loaded as a state_dict (weights_only), never with
 torchensemble's io (which pickles the loss module). set_logger is never called: no ./logs/.
 """
-import torch
-from torch import nn
 from torchensemble import BaggingClassifier, SnapshotEnsembleClassifier, VotingClassifier
 
+from src.fold_model import AveragedEnsemble, Estimator, ensemble_spec
 
+# torchensemble's class per train.ensemble.method (src.fold_model.ENSEMBLE_METHODS, "none" aside)
 METHODS = {"voting": VotingClassifier, "bagging": BaggingClassifier, "snapshot": SnapshotEnsembleClassifier}
-DEFAULTS = {"method": "none", "n_estimators": 3}
-
-
-class Estimator(nn.Module):
-    """One member: a fresh network per instance (torchensemble instantiates a class per member)."""
-
-    def __init__(self, **network_args):
-        super().__init__()
-        from src.models import build_model
-        self.net = build_model(**network_args)
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class AveragedEnsemble(nn.Module):
-    """forward -> log(mean softmax of the members): softmax of it is their soft vote."""
-
-    def __init__(self, estimators):
-        super().__init__()
-        self.estimators = nn.ModuleList(estimators)
-
-    def forward(self, x):
-        probs = torch.stack([torch.softmax(e(x).float(), dim=1) for e in self.estimators]).mean(0)
-        return probs.clamp_min(1e-12).log()
-
-
-def ensemble_spec(cfg):
-    spec = {**DEFAULTS, **(cfg.get("ensemble") or {})}
-    if spec["method"] != "none" and spec["method"] not in METHODS:
-        raise ValueError(f"train.ensemble.method: unknown {spec['method']!r}; valid: {['none', *METHODS]}")
-    return spec
 
 
 def check_ensemble(cfg):

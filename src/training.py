@@ -14,9 +14,10 @@ import torch
 
 from src.atomic import save_torch
 from src.crop_dataset import CropDataset, make_loader
-from src.heads import MultiHeadLoss
-from src.inference import autocast, predict_probs
-from src.losses import build_loss
+from src.device import autocast, pick_device, resolve_workers
+from src.fold_model import ensemble_spec, network_args
+from src.inference import predict_probs
+from src.losses import MultiHeadLoss, build_loss
 from src.mixing import build_mixer
 from src.models import build_model, check_heads
 from src.optim import build_optimizer, build_scheduler
@@ -24,7 +25,7 @@ from src.progress import progress
 from src.resample import resample_indices
 from src.samplers import build_sampler
 from src.tasks import num_classes, task_labels, task_score
-from src.train_ensemble import AveragedEnsemble, Estimator, ensemble_spec, fit_ensemble
+from src.train_ensemble import fit_ensemble
 from src.transforms import build_transform
 
 
@@ -38,35 +39,7 @@ class TrainResult:
     history: list = field(default_factory=list)
 
 
-def pick_device(name="auto"):
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def resolve_workers(value, device):
-    """'auto': no worker processes on CPU (they would compete with torch's threads), 8 on GPU."""
-    if value == "auto":
-        return 8 if device.type == "cuda" else 0
-    return int(value)
-
-
 HEAD_WEIGHTS = {"mask": 1.0, "gender": 1.0, "age": 1.0}
-
-
-def network_args(cfg, task="all"):
-    """build_model arguments of train.model / heads for a model of `task` (src.tasks)."""
-    return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": cfg.get("pretrained", ""),
-            "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single"),
-            "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
-
-
-def build_network(cfg, task="all"):
-    """The fold model: one network, or (train.ensemble.method != none) an untrained AveragedEnsemble."""
-    spec = ensemble_spec(cfg)
-    if spec["method"] == "none":
-        return build_model(**network_args(cfg, task))
-    return AveragedEnsemble([Estimator(**network_args(cfg, task)) for _ in range(spec["n_estimators"])])
 
 
 def build_criterion(cfg, class_counts):
@@ -74,22 +47,6 @@ def build_criterion(cfg, class_counts):
     if cfg.get("heads", "single") == "multi":
         return MultiHeadLoss(cfg["loss"], class_counts, cfg.get("head_weights", HEAD_WEIGHTS))
     return build_loss(cfg["loss"], class_counts)
-
-
-def checkpoint_payload(cfg, model_state, task="all"):
-    """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
-    return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
-            "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
-            "mean": list(cfg["mean"]), "std": list(cfg["std"])}
-
-
-def load_fold_model(path, device):
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
-    cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
-           "mean": checkpoint["mean"], "std": checkpoint["std"]}
-    model = build_network(cfg, checkpoint["task"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.to(device).eval(), checkpoint
 
 
 def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None,

@@ -3,8 +3,9 @@
 A fold's member is its 18-class model (train.tasks [all]) or its mask, gender and age models
 combined into 18 classes (train.tasks [mask, gender, age]). Each member predicts its own held-out
 persons (with the TTA views of ensemble.tta); the out-of-fold predictions give the CV macro F1 /
-accuracy / per-head F1 (metrics/cv.json), per-fold F1, per-class F1 (ensemble/per_class_f1.csv)
-and the per-image predictions behind the confusion matrix plot (ensemble/oof_predictions.csv).
+accuracy / per-head F1 (metrics/cv.json), per-fold F1, per-class F1 (plots/per_class_f1.csv),
+the confusion matrix plot's (actual, predicted) pairs (plots/oof_confusion.csv) and the per-image
+predictions with paths and confidences (ensemble/oof_predictions.csv, error analysis).
 ensemble/members.json lists the members' model files and the TTA views that predict soft-votes.
 Params: train.folds, train.tasks, ensemble.*."""
 import argparse
@@ -17,7 +18,7 @@ from src.error_analysis import write_error_analysis
 from src.folds import fold_of_rows
 from src.metrics import score
 from src.params import load_params
-from src.training import pick_device
+from src.device import pick_device
 from stages import paths
 
 
@@ -41,7 +42,8 @@ def main():
     metrics["folds"] = {str(fold): score(labels[r], probs[r].argmax(1))["f1"] for fold, r in zip(folds, rows)}
     metrics["images"] = int(len(scored))
     write_json(paths.METRICS / "cv.json", metrics)
-    write_csv(paths.ENSEMBLE / "per_class_f1.csv", per_class)
+    write_csv(paths.PLOTS / "per_class_f1.csv", per_class)
+    write_csv(paths.PLOTS / "oof_confusion.csv", predictions[["actual", "predicted"]])  # small: git keeps it
     write_csv(paths.ENSEMBLE / "oof_predictions.csv", predictions)
     write_error_analysis(paths.ENSEMBLE, predictions, table["person"].to_numpy()[scored], scored, crops,
                          cfg["error_analysis_top"], params["data"]["age_bins"])

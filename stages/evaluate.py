@@ -16,7 +16,7 @@ from stages import paths
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    labels_file = Path(load_params(paths.PARAMS, names=False)["evaluate"]["labels"])
+    labels_file = Path(load_params(paths.PARAMS)["evaluate"]["labels"])
     submission = pd.read_csv(paths.SUBMISSION / "submission.csv", dtype={"ImageID": str})
     if not labels_file.exists():
         write_json(paths.METRICS / "eval.json", {"labelled": False})

@@ -11,7 +11,12 @@ ENSEMBLE = Path("ensemble")
 SUBMISSION = Path("submission")
 METRICS = Path("metrics")
 TUNE = Path("tune")
-CHECKPOINTS = Path("checkpoints")
+# Scratch state, neither a result nor a DVC output: git- and DVC-ignored, never pushed or pulled.
+SCRATCH = Path("scratch")
+CHECKPOINTS = SCRATCH / "checkpoints"   # last-epoch checkpoints that resume a killed train stage
+TUNE_RUNS = SCRATCH / "tune"            # Ray Tune's experiment folder (tune.resume continues it)
+PLOTS = Path("plots")
+PARAMS_CHECK = Path("checks") / "params.txt"
 
 TRAIN_CROPS, TRAIN_MANIFEST = CROPS / "train.npy", CROPS / "train.csv"
 EVAL_CROPS, EVAL_MANIFEST = CROPS / "eval.npy", CROPS / "eval.csv"

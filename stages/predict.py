@@ -14,7 +14,7 @@ from src.data.eval_table import read_eval_table
 from src.ensemble import load_members, soft_vote
 from src.manifest import read_manifest
 from src.params import load_params
-from src.training import pick_device
+from src.device import pick_device
 from stages import paths
 
 

@@ -12,7 +12,7 @@ from stages import paths
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    cfg = load_params(paths.PARAMS, names=False)["split"]
+    cfg = load_params(paths.PARAMS)["split"]
     table = read_manifest(paths.TRAIN_MANIFEST)
     folds = person_folds(table, cfg["k"], cfg["seed"])
     write_csv(paths.PERSON_FOLDS, folds)

@@ -5,7 +5,8 @@ task (train.tasks): all = one 18-class model; mask, gender or age = a model of t
 folds/person_folds.csv. Writes models/<task>/fold_<k>/model.pt (best epoch by validation macro F1
 of the task), models/<task>/fold_<k>/oof_probs.csv (this fold's out-of-fold probabilities),
 dvclive/<task>/fold_<k>/ (per-epoch metrics and plots, summary in metrics.json) and keeps
-checkpoints/<task>/fold_<k>/last.pt to resume an interrupted run. Params: seed, train.*."""
+scratch/checkpoints/<task>/fold_<k>/last.pt (scratch state, not a DVC output) to resume an
+interrupted run. Params: seed, train.*."""
 import argparse
 import time
 
@@ -17,7 +18,8 @@ from src.atomic import save_torch, write_csv
 from src.folds import fold_split
 from src.params import load_params
 from src.tasks import TASK_CLASSES
-from src.training import checkpoint_payload, train_model
+from src.fold_model import checkpoint_payload
+from src.training import train_model
 from stages import paths
 
 
@@ -28,7 +30,7 @@ def main():
                         help="what the model predicts: all 18 classes or one attribute (default all)")
     args = parser.parse_args()
     fold, task = args.fold, args.task
-    params = load_params(paths.PARAMS)
+    params = load_params(paths.PARAMS, names=("train",))
     cfg = params["train"]
     table, folds = paths.read_folds()
     try:

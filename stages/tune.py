@@ -3,9 +3,9 @@
 
 Reads crops/train.{npy,csv}, folds/person_folds.csv. Writes tune/best_params.yaml (the best
 trial's overrides in params.yaml form), tune/trials.csv (one row per trial: sampled values, best
-F1, epochs run, status, error), metrics/tune.json, and tune/ray/ (Ray's experiment: every trial's
-results and its best and last checkpoint; kept between runs so `tune.resume: true` continues an
-interrupted search). Prints the `dvc exp run -S ...` command that applies the best configuration.
+F1, epochs run, status, error), metrics/tune.json, and scratch/tune/ (Ray's experiment: every trial's
+results and its best and last checkpoint; scratch state, not a DVC output, kept between runs so
+`tune.resume: true` continues an interrupted search). Prints the `dvc exp run -S ...` command that applies the best configuration.
 Params: seed, train.*, tune.*.
 
 Trials run on the Ray cluster at tune.address or $RAY_ADDRESS when set; otherwise on a local Ray
@@ -27,7 +27,7 @@ from stages import paths
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     started = time.time()
-    params = load_params(paths.PARAMS)
+    params = load_params(paths.PARAMS, names=("train",))
     cfg, train = params["tune"], params["train"]
     space = check_tune(cfg, train)  # a bad tune block fails before any work
     table, folds = paths.read_folds()
@@ -52,7 +52,7 @@ def main():
         gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
         trainable = search.make_trainable(train, data, seed=params["seed"] + cfg["fold"],
                                           cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"], task=task)
-        grid = search.run_search(trainable, domains, cfg, paths.TUNE / "ray")
+        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS)
     finally:
         cluster.disconnect()
     left = search.trials_left(grid, cfg["num_samples"])

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from src.heads import MultiHeadLoss, MultiHeadNet, combine_heads, split_heads, split_targets
+from src.losses import MultiHeadLoss
+from src.heads import MultiHeadNet, combine_heads, split_heads, split_targets
 from src.labels import NUM_CLASSES, decode_class, encode_class
 from src.models import build_model
-from src.training import checkpoint_payload, load_fold_model, train_model
+from src.fold_model import checkpoint_payload, load_fold_model
+from src.training import train_model
 from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_training import CFG, colour_task
 

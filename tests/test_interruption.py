@@ -43,7 +43,7 @@ def resumed(tmp_path_factory):
     reference, _ = reference_run(tmp_path_factory)
     ws = tmp_path_factory.mktemp("interrupted") / "repo"
     shutil.copytree(reference, ws, symlinks=True)
-    shutil.rmtree(ws / "checkpoints/all/fold_0")  # the reference's finished checkpoint would skip all epochs
+    shutil.rmtree(ws / "scratch/checkpoints/all/fold_0")  # the reference's finished checkpoint would skip all epochs
     killed_log = kill_after_first_epoch(ws, ws.parent / "killed.log")
     import torch
 

@@ -22,7 +22,9 @@ def edit(params, change):
 
 
 @pytest.mark.parametrize("change, expected", [
-    (lambda p: p.update(trian={"lr": 0.1}), r"unknown key 'trian.lr'; did you mean \['train.lr'"),
+    (lambda p: p.update(trian={"lr": 0.1}), r"^params.yaml: unknown key 'trian.lr'; did you mean train.lr\?$"),
+    (lambda p: p.update(lr=0.1), r"^params.yaml: unknown key 'lr'; did you mean train.lr\?$"),
+    (lambda p: p["train"].update(batch=8), r"^params.yaml: unknown key 'train.batch'; did you mean train.batch_size\?$"),
     (lambda p: p["train"].update(lr=-0.001), r"train.lr = -0.001: expected a number in \(0, inf\]"),
     (lambda p: p["train"].update(epochs="ten"), r"train.epochs = 'ten': expected an integer"),
     (lambda p: p["split"].update(k=1), r"split.k = 1: expected an integer in \[2, inf\]"),

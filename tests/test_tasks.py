@@ -8,8 +8,10 @@ from src.ensemble import load_members, member_probs, soft_vote
 from src.inference import predict_probs
 from src.labels import NUM_CLASSES, decode_class, encode_class
 from src.params import check_params, load_params
-from src.tasks import check_tasks, combine_task_probs, task_labels, task_score
-from src.training import build_network, checkpoint_payload, load_fold_model, train_model
+from src.ensemble import combine_task_probs
+from src.tasks import check_tasks, task_labels, task_score
+from src.fold_model import build_network, checkpoint_payload, load_fold_model
+from src.training import train_model
 from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_training import CFG, colour_task
 from tests.workspace import REPO

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from src.labels import NUM_CLASSES
-from src.train_ensemble import AveragedEnsemble, check_ensemble
-from src.training import checkpoint_payload, load_fold_model, train_model
+from src.fold_model import AveragedEnsemble, checkpoint_payload, load_fold_model
+from src.train_ensemble import check_ensemble
+from src.training import train_model
 from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_heads import TINY
 from tests.test_training import colour_task

@@ -190,7 +190,7 @@ def test_tune_stage_runs_a_tiny_search_and_survives_a_failing_trial(tmp_path):
     assert "dvc exp run -S 'train.lr=" in output and "-S 'train.loss.name=cross_entropy'" in output
     assert "Ray local (loopback) at 127.0.0.1:" in output
     # Each trial keeps at most its best and its last checkpoint, inside the output folder.
-    for trial_dir in (workspace / "tune" / "ray" / "search").glob("trial_*"):
+    for trial_dir in (workspace / "scratch" / "tune" / "search").glob("trial_*"):
         assert len(list(trial_dir.glob("checkpoint_*"))) <= 2
 
 
@@ -216,7 +216,7 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
            "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
     first = subprocess.Popen([sys.executable, "-m", "stages.tune"], cwd=workspace, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    experiment = workspace / "tune" / "ray" / "search"
+    experiment = workspace / "scratch" / "tune" / "search"
     deadline = time.time() + 120
     while not list(experiment.glob("trial_*/checkpoint_*")) and time.time() < deadline and first.poll() is None:
         time.sleep(0.2)

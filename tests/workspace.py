@@ -1,6 +1,6 @@
-"""A temporary copy of the repo's pipeline, in which tests run the real stages and `dvc repro`.
+"""A user's repo made from this project, in which tests run the real stages and `dvc repro`.
 
-    ws = make_workspace(tmp_path, {"train": {"epochs": 1}})   # src/, stages/, dvc.yaml, params, own git
+    ws = make_workspace(tmp_path, {"train": {"epochs": 1}})   # the project's git files, params, own git
     make_sample(ws, persons=12, eval_persons=3)                # or write data/ with tests/fake_layout.py
     run(["dvc", "repro", "evaluate"], ws)                      # asserts exit 0, returns stdout + stderr
     done = run_stage(["python", "-m", "stages.face_crop"], ws)  # CompletedProcess, any exit code
@@ -51,27 +51,43 @@ def write_params(ws, overrides):
     return params
 
 
+# The committed run's results: a workspace with other params starts without them, as a new project would.
+RUN_RESULTS = ("dvc.lock", "checks/", "metrics/", "plots/", "dvclive/", "tune/")
+
+
+def project_files(repo=REPO):
+    """The project's files as a clone of its working tree holds them: tracked or untracked-but-not-ignored
+    (uncommitted edits included), never what .gitignore keeps out (.venv, data, caches); without RUN_RESULTS."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repo,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    return [name for name in listed if name and (repo / name).is_file() and not name.startswith(RUN_RESULTS)]
+
+
 def make_workspace(ws, overrides=TINY, git=True):
-    """Copy the pipeline files into ws with params overridden; a git repo of its own unless git=False."""
+    """A user's repo: the project's own files (its .gitignore, .dvcignore, dvc.yaml, data.dvc, Makefile...)
+    with params overridden, committed in a git repo of its own unless git=False."""
     ws = Path(ws)
-    ws.mkdir(parents=True, exist_ok=True)
-    for folder in ("src", "stages"):
-        shutil.copytree(REPO / folder, ws / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    # Top-level csv files are inputs params name (data.relabel: relabel.csv).
-    for name in ("dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", *(p.name for p in REPO.glob("*.csv"))):
-        (ws / name).parent.mkdir(exist_ok=True)
-        shutil.copy(REPO / name, ws / name)
+    for name in project_files():
+        (ws / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, ws / name)
     write_params(ws, overrides)
     if git:
-        run(["git", "init", "-q"], ws)
-        run(["git", "add", "-A"], ws)
-        run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "pipeline"], ws)
+        git_commit(ws, "pipeline", init=True)
     return ws
 
 
+def git_commit(ws, message, init=False):
+    if init:
+        run(["git", "init", "-q"], ws)
+    run(["git", "add", "-A"], ws)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], ws)
+
+
 def make_sample(ws, persons=12, eval_persons=3):
+    """A small synthetic sample in data/, tracked by `dvc add` as a user's own data would be."""
     run(["python", "-m", "stages.make_sample", "--out", "data", "--persons", str(persons),
          "--eval-persons", str(eval_persons)], ws)
+    run(["dvc", "add", "-q", "data"], ws)
 
 
 # The run that test_determinism and test_interruption both compare against: built once per session.

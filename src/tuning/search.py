@@ -11,6 +11,7 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.hyperopt import HyperOptSearch
 
+from src.tuning import wandb_log
 from src.tuning.trainable import run_trial
 
 METRIC, MODE = "f1", "max"
@@ -72,5 +73,6 @@ def run_search(trainable, domains, cfg, storage_path, name="search"):
             # num_to_keep=1 by score: Ray always keeps the latest too, so each trial holds its best and last epoch.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1, checkpoint_score_attribute=METRIC,
                                                     checkpoint_score_order=MODE),
-            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False)))
+            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+            callbacks=wandb_log.callbacks(cfg, storage_path)))  # [] unless tune.wandb.project is set
     return tuner.fit()

@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from src.tuning.wandb_log import settings as wandb_settings
+
 
 def _numbers(key, kind, args, count):
     if len(args) != count or not all(isinstance(a, numbers.Real) and not isinstance(a, bool) for a in args):
@@ -72,6 +74,7 @@ def check_tune(cfg, train):
         raise ValueError(f"tune: need 1 <= grace_period <= max_t, got {cfg['grace_period']} and {cfg['max_t']}")
     if cfg["num_samples"] < 1 or cfg["max_concurrent"] < 1 or cfg["cpus_per_trial"] <= 0:
         raise ValueError("tune: num_samples, max_concurrent and cpus_per_trial must be positive")
+    wandb_settings(cfg)  # a bad tune.wandb, or wandb on but not installed, fails before Ray starts too
     return check_space(cfg["space"], train, cfg["max_t"])
 
 

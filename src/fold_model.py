@@ -1,0 +1,75 @@
+"""A fold's model file: what train writes, and what ensemble and predict rebuild from it.
+
+A fold model is one network (src.models.build_model) or, with a train.ensemble method, an
+AveragedEnsemble of such networks (trained by src.train_ensemble). The file holds the weights plus
+everything needed to rebuild and feed the model, loaded with weights_only (tensors, no pickled code)."""
+import torch
+from torch import nn
+
+from src.models import build_model
+from src.tasks import num_classes
+
+ENSEMBLE_METHODS = ("none", "voting", "bagging", "snapshot")
+ENSEMBLE_DEFAULTS = {"method": "none", "n_estimators": 3}
+
+
+def ensemble_spec(cfg):
+    """train.ensemble with its defaults filled in; an unknown method fails naming the valid ones."""
+    spec = {**ENSEMBLE_DEFAULTS, **(cfg.get("ensemble") or {})}
+    if spec["method"] not in ENSEMBLE_METHODS:
+        raise ValueError(f"train.ensemble.method: unknown {spec['method']!r}; valid: {list(ENSEMBLE_METHODS)}")
+    return spec
+
+
+def network_args(cfg, task="all"):
+    """build_model arguments of train.model / heads for a model of `task` (src.tasks)."""
+    return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": cfg.get("pretrained", ""),
+            "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single"),
+            "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
+
+
+class Estimator(nn.Module):
+    """One ensemble member: a fresh network per instance (torchensemble instantiates a class per member)."""
+
+    def __init__(self, **network_args):
+        super().__init__()
+        self.net = build_model(**network_args)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class AveragedEnsemble(nn.Module):
+    """forward -> log(mean softmax of the members): softmax of it is their soft vote."""
+
+    def __init__(self, estimators):
+        super().__init__()
+        self.estimators = nn.ModuleList(estimators)
+
+    def forward(self, x):
+        probs = torch.stack([torch.softmax(e(x).float(), dim=1) for e in self.estimators]).mean(0)
+        return probs.clamp_min(1e-12).log()
+
+
+def build_network(cfg, task="all"):
+    """The fold model: one network, or (train.ensemble.method != none) an untrained AveragedEnsemble."""
+    spec = ensemble_spec(cfg)
+    if spec["method"] == "none":
+        return build_model(**network_args(cfg, task))
+    return AveragedEnsemble([Estimator(**network_args(cfg, task)) for _ in range(spec["n_estimators"])])
+
+
+def checkpoint_payload(cfg, model_state, task="all"):
+    """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
+    return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
+            "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
+            "mean": list(cfg["mean"]), "std": list(cfg["std"])}
+
+
+def load_fold_model(path, device):
+    checkpoint = torch.load(path, map_location=device, weights_only=True)
+    cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
+           "mean": checkpoint["mean"], "std": checkpoint["std"]}
+    model = build_network(cfg, checkpoint["task"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval(), checkpoint

@@ -1,0 +1,115 @@
+"""The README's experiment section, run as written in a user's repo (tests/workspace.py) with tiny
+params: a committed baseline, two `dvc exp run -S ... evaluate`, the comparisons (`dvc exp show`,
+`dvc metrics diff`, `dvc params diff`, `dvc plots diff`), a queued pair run by `dvc queue start -j 2`,
+`dvc exp apply` + commit; then a teammate's push, clone and pull: nothing to reproduce.
+Also: a key no stage reads fails the run, naming the key meant."""
+import json
+import time
+
+import pytest
+
+from tests.workspace import git_commit, make_sample, make_workspace, run, run_stage
+
+TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 2, "model": "mobilenetv3_small_050",
+                                     "batch_size": 16},
+        "face_crop": {"size": [32, 24], "detector": "center"}, "ensemble": {"error_analysis_top": 5}}
+CV, EVAL = "metrics/cv.json", "metrics/eval.json"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    ws = make_workspace(tmp_path_factory.mktemp("experiments") / "repo", TINY)
+    make_sample(ws, persons=12, eval_persons=2)
+    run(["dvc", "repro", "evaluate"], ws)
+    git_commit(ws, "baseline")
+    return ws
+
+
+def exp_table(ws):
+    """{'workspace' | 'commit' | experiment name: {metrics file: its values}} from `dvc exp show --json`."""
+    table = {}
+    for commit in run_json(["dvc", "exp", "show", "--json"], ws):
+        entries = [("workspace" if commit["rev"] == "workspace" else "commit", commit)] + [
+            (exp["name"], exp["revs"][0]) for exp in commit.get("experiments") or []]
+        for name, entry in entries:
+            files = ((entry.get("data") or {}).get("metrics")) or {}
+            table[name] = {path: (data.get("data") or {}) for path, data in files.items()}
+    return table
+
+
+def run_json(args, ws):
+    done = run_stage(args, ws)
+    assert done.returncode == 0, f"{args}: {done.stderr[-2000:]}"
+    return json.loads(done.stdout)
+
+
+def f1s(table, name):
+    return table[name][CV]["f1"], table[name][EVAL]["f1"]
+
+
+def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
+    ws = repo
+    run(["dvc", "exp", "run", "-n", "lr-high", "-S", "train.lr=0.01", "evaluate"], ws)
+    run(["dvc", "exp", "run", "-n", "no-tta", "-S", "ensemble.tta=[]", "evaluate"], ws)
+
+    table = exp_table(ws)
+    assert sorted(table) == ["commit", "lr-high", "no-tta", "workspace"]
+    for name in table:
+        cv, ev = f1s(table, name)
+        assert isinstance(cv, float) and isinstance(ev, float) and 0 <= cv <= 1 and 0 <= ev <= 1, (name, table[name])
+
+    diff = run_json(["dvc", "metrics", "diff", "--json"], ws)  # workspace (no-tta) vs the commit
+    assert diff[CV]["f1"]["old"] != diff[CV]["f1"]["new"] or diff[EVAL]["f1"]["old"] != diff[EVAL]["f1"]["new"] \
+        or any(v.get("diff") for values in diff.values() for v in values.values()), diff
+    params = run_json(["dvc", "params", "diff", "--json"], ws)["params.yaml"]
+    assert (params["train.lr"]["old"], params["train.lr"]["new"]) == (0.003, 0.01)
+    assert params["ensemble.tta"] == {"old": "['hflip']", "new": "[]"}
+
+    plots = run_json(["dvc", "plots", "diff", "HEAD", "lr-high", "--json"], ws)
+    for name in ("Per-class F1 (out-of-fold)", "Confusion matrix (out-of-fold)", "dvclive/all/fold_0/plots/metrics/val/f1.tsv"):
+        values = plots["data"][name][0]["content"]["data"]["values"]
+        assert {datum["rev"] for datum in values} == {"HEAD", "lr-high"}, name
+    missing = {error["source"] for error in plots.get("errors", [])}
+    assert all("fold_2" in s or "fold_3" in s or "fold_4" in s or s.startswith("tune/") for s in missing), missing
+    run(["dvc", "plots", "diff", "HEAD", "lr-high", "-o", str(tmp_path / "plots")], ws)
+    assert (tmp_path / "plots" / "index.html").stat().st_size > 1000
+
+    run(["dvc", "exp", "run", "--queue", "-n", "q-lr", "-S", "train.lr=0.005", "evaluate"], ws)
+    run(["dvc", "exp", "run", "--queue", "-n", "q-loss", "-S", "train.loss.name=focal", "evaluate"], ws)
+    run(["dvc", "queue", "start", "-j", "2"], ws)
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = run(["dvc", "queue", "status"], ws)
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert "Success" in status and "Failed" not in status, status
+    run(["dvc", "queue", "stop"], ws)
+    table = exp_table(ws)
+    for name in ("q-lr", "q-loss"):
+        assert all(isinstance(v, float) for v in f1s(table, name)), table.get(name)
+
+    run(["dvc", "exp", "apply", "lr-high"], ws)
+    git_commit(ws, "lr 0.01")
+    assert f1s(exp_table(ws), "commit") == f1s(table, "lr-high")
+    assert "Data and pipelines are up to date" in run(["dvc", "status", "--with-deps", "evaluate"], ws)
+
+    remote, clone = tmp_path / "remote", tmp_path / "clone"
+    remote.mkdir()
+    run(["dvc", "remote", "add", "--local", "-d", "shared", str(remote)], ws)
+    run(["dvc", "push"], ws)
+    run(["git", "clone", "-q", str(ws), str(clone)], tmp_path)
+    run(["dvc", "remote", "add", "--local", "-d", "shared", str(remote)], clone)
+    run(["dvc", "pull"], clone)
+    assert "Data and pipelines are up to date" in run(["dvc", "status", "--with-deps", "evaluate"], clone)
+    # Plain `dvc status` adds only the on-demand tune stage, never run in this repo (no lock entry).
+    assert [line for line in run(["dvc", "status"], clone).splitlines() if not line.startswith((" ", "\t"))] == ["tune:"]
+    assert "Running stage" not in run(["dvc", "repro", "evaluate"], clone)
+    assert (clone / CV).read_text() == (ws / CV).read_text()
+
+
+def test_a_key_no_stage_reads_fails_naming_the_key_meant(repo):
+    done = run_stage(["dvc", "exp", "run", "-S", "+lr=0.001", "evaluate"], repo)
+    assert done.returncode != 0
+    assert "check_params: params.yaml: unknown key 'lr'; did you mean train.lr?" in done.stdout + done.stderr
+    run(["git", "checkout", "params.yaml"], repo)
