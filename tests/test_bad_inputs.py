@@ -241,5 +241,5 @@ def test_skip_mode_counts_and_lists_every_skipped_file(results):
 def test_params_typo_stops_a_real_stage_before_any_work(results):
     ws, done = results["params_typo"]
     assert done.returncode != 0
-    assert "unknown key 'trian.lr'; did you mean ['train.lr'" in done.stderr.strip().splitlines()[-1]
+    assert "unknown key 'trian.lr'; did you mean train.lr?" in done.stderr.strip().splitlines()[-1]
     assert not (ws / "folds").exists()
