@@ -36,7 +36,7 @@ def combine_task_probs(probs_by_task):
 
 
 def _member_18(probs_by_task):
-    """An 18-class model's probabilities as they are; three task models' combined (src.tasks)."""
+    """An 18-class model's probabilities as they are; three task models' combined (combine_task_probs)."""
     return probs_by_task["all"] if set(probs_by_task) == {"all"} else combine_task_probs(probs_by_task)
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from src.device import autocast
 from src.crop_dataset import CropDataset, make_loader
+from src.device import autocast
 from src.progress import progress
 
 # Test-time views: each maps a normalised NCHW batch to the view the model sees.

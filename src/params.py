@@ -2,9 +2,8 @@
 (typos such as `trian.lr`), wrong types, out-of-range values and unknown names fail at once with
 the key, the value and what was expected."""
 import difflib
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import yaml
 

@@ -2,8 +2,8 @@
 
 train.tasks is [all] (one 18-class model per fold) or [mask, gender, age] (three models per fold,
 one train stage per (fold, task)); the ensemble stage combines a fold's three task models into
-18-class probabilities (src.ensemble.combine_task_probs), p(class) = p_mask(m) * p_gender(g) * p_age(a), the same product the
-multi-head model forms from its heads (src.heads.combine_heads). Callers always pass the 18-class
+18-class probabilities (src.ensemble.combine_task_probs), p(class) = p_mask(m) * p_gender(g) * p_age(a),
+the same product the multi-head model forms from its heads (src.heads.combine_heads). Callers always pass the 18-class
 labels; train_model reads the task's labels off them with task_labels.
 """
 import numpy as np

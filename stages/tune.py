@@ -5,7 +5,8 @@ Reads crops/train.{npy,csv}, folds/person_folds.csv. Writes tune/best_params.yam
 trial's overrides in params.yaml form), tune/trials.csv (one row per trial: sampled values, best
 F1, epochs run, status, error), metrics/tune.json, and scratch/tune/ (Ray's experiment: every trial's
 results and its best and last checkpoint; scratch state, not a DVC output, kept between runs so
-`tune.resume: true` continues an interrupted search). Prints the `dvc exp run -S ...` command that applies the best configuration.
+`tune.resume: true` continues an interrupted search). Prints the `dvc exp run -S ...` command that
+applies the best configuration.
 Params: seed, train.*, tune.*.
 
 Trials run on the Ray cluster at tune.address or $RAY_ADDRESS when set; otherwise on a local Ray

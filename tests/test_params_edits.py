@@ -7,7 +7,7 @@ import difflib
 import subprocess
 
 from src.params import load_params
-from tests.workspace import REPO, run, run_stage
+from tests.workspace import REPO, git_commit, run, run_stage
 
 STAGE = """stages:
   s:
@@ -55,8 +55,7 @@ def test_a_chain_of_set_edits_changes_only_their_lines(tmp_path):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
     (tmp_path / "dvc.yaml").write_text(STAGE)
     (tmp_path / ".gitignore").write_text("/out.txt\n")
-    run(["git", "add", "-A"], tmp_path)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"], tmp_path)
+    git_commit(tmp_path, "base")
     path = tmp_path / "params.yaml"
     for override, removed, added, key, value in CHAIN:
         before = path.read_text()

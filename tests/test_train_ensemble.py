@@ -52,3 +52,10 @@ def test_same_seed_gives_the_same_ensemble(task):
 def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
     with pytest.raises(ValueError, match=message):
         check_ensemble({**TINY, **change})
+
+
+def test_torchensemble_classes_cover_every_method_the_model_file_knows():
+    """src.fold_model names the methods (no torchensemble import for predict); src.train_ensemble maps them."""
+    from src.fold_model import ENSEMBLE_METHODS
+    from src.train_ensemble import METHODS
+    assert ["none", *METHODS] == list(ENSEMBLE_METHODS)
