@@ -59,8 +59,9 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
         assert isinstance(cv, float) and isinstance(ev, float) and 0 <= cv <= 1 and 0 <= ev <= 1, (name, table[name])
 
     diff = run_json(["dvc", "metrics", "diff", "--json"], ws)  # workspace (no-tta) vs the commit
-    assert diff[CV]["f1"]["old"] != diff[CV]["f1"]["new"] or diff[EVAL]["f1"]["old"] != diff[EVAL]["f1"]["new"] \
-        or any(v.get("diff") for values in diff.values() for v in values.values()), diff
+    # Only changed values are listed (tiny models may score the same F1): the training curves changed.
+    changed = [(path, key) for path, values in diff.items() for key, value in values.items() if value.get("diff")]
+    assert ("dvclive/all/fold_0/metrics.json", "train.loss") in changed, diff
     params = run_json(["dvc", "params", "diff", "--json"], ws)["params.yaml"]
     assert (params["train.lr"]["old"], params["train.lr"]["new"]) == (0.003, 0.01)
     assert params["ensemble.tta"] == {"old": "['hflip']", "new": "[]"}

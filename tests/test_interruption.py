@@ -44,10 +44,13 @@ def resumed(tmp_path_factory):
     ws = tmp_path_factory.mktemp("interrupted") / "repo"
     shutil.copytree(reference, ws, symlinks=True)
     shutil.rmtree(ws / "scratch/checkpoints/all/fold_0")  # the reference's finished checkpoint would skip all epochs
+    # A run that never finished before: without the reference's cache (its models and run cache, copied
+    # with the workspace), DVC would check the finished outputs out again instead of training.
+    shutil.rmtree(ws / ".dvc" / "cache")
     killed_log = kill_after_first_epoch(ws, ws.parent / "killed.log")
     import torch
 
-    saved_epoch = torch.load(ws / "checkpoints/all/fold_0/last.pt", weights_only=True)["state"]["epoch"]
+    saved_epoch = torch.load(ws / "scratch/checkpoints/all/fold_0/last.pt", weights_only=True)["state"]["epoch"]
     out = run(["dvc", "repro", "evaluate"], ws)
     return reference, ws, killed_log, saved_epoch, out
 
