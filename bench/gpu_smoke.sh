@@ -4,6 +4,8 @@
 # CUDA + AMP + 8 loader workers; prints images/s and the real / model-only ceiling ratio (item 1).
 #   bash bench/gpu_smoke.sh [--out bench/results_gpu.json] [other bench.gpu_train options]
 #   bash bench/gpu_smoke.sh --dry-run      # CPU check of the script with a tiny model (no GPU needed)
+#   bash bench/gpu_smoke.sh --pipeline [--pretrained packaged]   # README's one-GPU configuration through
+#       the real pipeline on a 60-person sample, fold 0, 2 epochs (bench/gpu_pipeline.py); packaged: no network
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -15,5 +17,9 @@ if [[ " $* " != *" --dry-run "* ]]; then
     exit 2
   fi
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+fi
+if [[ "${1:-}" == "--pipeline" ]]; then
+  shift
+  exec timeout 540 "$PY" -m bench.gpu_pipeline "$@"
 fi
 exec timeout 300 "$PY" -m bench.gpu_train "$@"

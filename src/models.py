@@ -100,3 +100,12 @@ def load_backbone(model: nn.Module, path: str) -> None:
                          f"{model.pretrained_cfg.get('architecture')}: shape mismatch {bad_shape[:5]}, "
                          f"missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.load_state_dict(state, strict=False)
+
+
+def backbone_parameters(model: nn.Module) -> list:
+    """The parameters of the timm networks inside `model` (one, or one per ensemble member) except their
+    classifiers: the part pretrained weights initialise. Everything else (classifier, attribute heads)
+    is new."""
+    nets = [m for m in model.modules() if hasattr(m, "pretrained_cfg") and hasattr(m, "get_classifier")]
+    head = {id(p) for net in nets for p in net.get_classifier().parameters()}
+    return [p for net in nets for p in net.parameters() if id(p) not in head]

@@ -29,12 +29,14 @@ RULES = {
     "split.seed": integer(0),
     "train.folds": list_of(integer(0), unique=True),
     "train.model": text,
-    "train.pretrained": text,
+    "train.pretrained": text,  # none | packaged | hub | a weights file: checked by src.backbone_weights
     "train.drop_rate": number(0, 1, high_open=True),
     "train.epochs": integer(1),
     "train.patience": integer(1),
     "train.batch_size": integer(1),
     "train.lr": number(0, low_open=True),
+    "train.backbone_lr": number(0, 1),
+    "train.warmup_epochs": number(0),
     "train.optimizer": mapping,
     "train.scheduler": mapping,
     "train.loss": mapping,
@@ -83,7 +85,7 @@ RULES = {
 }
 # The modeling options (off by default) may be absent: params files written before them stay valid.
 MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
-OPTIONAL = {"train.device", "train.pretrained", "train.drop_rate", "data.relabel", "tune.task",
+OPTIONAL = {"train.device", "train.pretrained", "train.backbone_lr", "train.warmup_epochs", "train.drop_rate", "data.relabel", "tune.task",
             "tune.wandb.project", "tune.wandb.group"} | {
     key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
 
@@ -206,6 +208,7 @@ def _check_train_names(train):
     import numpy as np
     import torch
 
+    from src.backbone_weights import check_source
     from src.losses import build_loss
     from src.mixing import build_mixer
     from src.models import check_model_name
@@ -215,6 +218,7 @@ def _check_train_names(train):
     from src.transforms import build_transform
 
     check_model_name(train["model"])
+    check_source(train["model"], train.get("pretrained", "none") or "none")
     build_loss(train["loss"], np.ones(18))
     optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
     build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)

@@ -21,6 +21,10 @@ def check_ensemble(cfg):
     spec = ensemble_spec(cfg)
     if spec["method"] == "none":
         return
+    for key, off in (("warmup_epochs", 0), ("backbone_lr", 1.0)):
+        if cfg.get(key, off) != off:
+            raise ValueError(f"train.ensemble: torchensemble's own loop has one learning rate and no warmup: "
+                             f"set train.{key} {off} with a torchensemble method")
     mix = cfg.get("mix") or {}
     if mix.get("mixup_alpha", 0) > 0 or mix.get("cutmix_alpha", 0) > 0:
         raise ValueError("train.ensemble: CutMix/MixUp (train.mix) cannot be used with a torchensemble method")

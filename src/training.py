@@ -3,6 +3,7 @@
 Every epoch's randomness (shuffle, sampler, augmentation, dropout) is derived from (seed, epoch),
 so a run resumed from its last checkpoint ends exactly where an uninterrupted run would (CPU)."""
 import copy
+from contextlib import nullcontext
 import hashlib
 import json
 import sys
@@ -19,8 +20,8 @@ from src.fold_model import ensemble_spec, network_args
 from src.inference import predict_probs
 from src.losses import MultiHeadLoss, build_loss
 from src.mixing import build_mixer
-from src.models import build_model, check_heads
-from src.optim import build_optimizer, build_scheduler
+from src.models import backbone_parameters, build_model, check_heads
+from src.optim import LinearWarmup, build_optimizer, build_scheduler, layered_groups
 from src.progress import progress
 from src.resample import resample_indices
 from src.samplers import build_sampler
@@ -53,7 +54,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                 task="all"):
     """Train one model of `task` (src.tasks) on (train_x, train_y), select the epoch by validation macro F1.
 
-    cfg: the params.yaml `train` block. *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
+    cfg: the params.yaml `train` block, its `pretrained` a weights file or "" (src.backbone_weights.with_backbone
+    turns train.pretrained into that file and the weights' normalisation). *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
@@ -79,9 +81,12 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     model = build_model(**args).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
+    # Pretrained backbone at lr * train.backbone_lr, the new classifier/heads at lr (1.0: one rate).
+    groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg.get("backbone_lr", 1.0))
+    optimizer = build_optimizer(cfg["optimizer"], groups, cfg["lr"])
     steps_per_epoch = max(1, len(train_x) // cfg["batch_size"])
     scheduler, step_per = build_scheduler(cfg["scheduler"], optimizer, cfg["epochs"], steps_per_epoch)
+    warmup = LinearWarmup(optimizer, round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
     loader, train_tf, sampler, generator = _train_loader(cfg, train_x, train_y, seed, workers)
@@ -109,12 +114,12 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
             mixer.set_seed(epoch_seed)
         loss_fn.set_epoch(epoch)
         train_loss = _train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
-                                  scaler, device, mixer)
+                                  scaler, device, mixer, warmup, first_step=epoch * len(loader))
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
         val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
         metrics = {"train_loss": train_loss, **_val_metrics(val_y, val_probs, task),
-                   "lr": optimizer.param_groups[0]["lr"]}
+                   "lr": optimizer.param_groups[-1]["lr"]}
         improved = metrics["f1"] > state["best_f1"]
         if improved:
             state.update(best_f1=metrics["f1"], best_epoch=epoch, bad_epochs=0, best_probs=torch.from_numpy(val_probs),
@@ -161,10 +166,11 @@ def _train_loader(cfg, train_x, train_y, seed, workers):
     return loader, train_tf, sampler, generator
 
 
-def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None):
+def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None, warmup=None,
+                 first_step=0):
     model.train()
     total, count = 0.0, 0
-    for images, labels in progress(loader, desc="train", unit="batch", leave=False):
+    for step, (images, labels) in enumerate(progress(loader, desc="train", unit="batch", leave=False), first_step):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         if mixer is not None:  # blends pixels: needs floats (the batch comes as uint8)
             images, labels = mixer(images.float(), labels)  # soft targets [N,18]
@@ -176,7 +182,8 @@ def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, dev
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} (lower train.lr or check the data)")
         scaler.scale(loss).backward()
-        scaler.step(optimizer)
+        with warmup.step(step) if warmup else nullcontext():
+            scaler.step(optimizer)
         scaler.update()
         if batch_scheduler is not None:
             batch_scheduler.step()

@@ -11,6 +11,7 @@ ENSEMBLE = Path("ensemble")
 SUBMISSION = Path("submission")
 METRICS = Path("metrics")
 TUNE = Path("tune")
+WEIGHTS = Path("weights")                # pretrained backbone weights (stages/weights.py)
 # Scratch state, neither a result nor a DVC output: git- and DVC-ignored, never pushed or pulled.
 SCRATCH = Path("scratch")
 CHECKPOINTS = SCRATCH / "checkpoints"   # last-epoch checkpoints that resume a killed train stage

@@ -2,7 +2,7 @@
 
 task (train.tasks): all = one 18-class model; mask, gender or age = a model of that attribute only
 (the ensemble stage combines a fold's three into 18 classes). Reads crops/train.{npy,csv},
-folds/person_folds.csv. Writes models/<task>/fold_<k>/model.pt (best epoch by validation macro F1
+folds/person_folds.csv and weights/ (the pretrained backbone). Writes models/<task>/fold_<k>/model.pt (best epoch by validation macro F1
 of the task), models/<task>/fold_<k>/oof_probs.csv (this fold's out-of-fold probabilities),
 dvclive/<task>/fold_<k>/ (per-epoch metrics and plots, summary in metrics.json) and keeps
 scratch/checkpoints/<task>/fold_<k>/last.pt (scratch state, not a DVC output) to resume an
@@ -15,6 +15,7 @@ import pandas as pd
 from dvclive import Live
 
 from src.atomic import save_torch, write_csv
+from src.backbone_weights import WeightsError, with_backbone
 from src.folds import fold_split
 from src.params import load_params
 from src.tasks import TASK_CLASSES
@@ -31,7 +32,10 @@ def main():
     args = parser.parse_args()
     fold, task = args.fold, args.task
     params = load_params(paths.PARAMS, names=("train",))
-    cfg = params["train"]
+    try:
+        cfg = with_backbone(params["train"], paths.WEIGHTS)  # weights/ file and its normalisation
+    except WeightsError as e:
+        raise SystemExit(f"train --fold {fold}: {e}")
     table, folds = paths.read_folds()
     try:
         train_idx, val_idx = fold_split(table["person"], folds, fold)

@@ -1,7 +1,7 @@
 """tune stage: search the train block's hyperparameters on one fold with Ray Tune
 (seeded HyperOptSearch proposes, ASHA stops weak trials early), training with train_model.
 
-Reads crops/train.{npy,csv}, folds/person_folds.csv. Writes tune/best_params.yaml (the best
+Reads crops/train.{npy,csv}, folds/person_folds.csv, weights/. Writes tune/best_params.yaml (the best
 trial's overrides in params.yaml form), tune/trials.csv (one row per trial: sampled values, best
 F1, epochs run, status, error), metrics/tune.json, and scratch/tune/ (Ray's experiment: every trial's
 results and its best and last checkpoint; scratch state, not a DVC output, kept between runs so
@@ -13,15 +13,17 @@ Trials run on the Ray cluster at tune.address or $RAY_ADDRESS when set; otherwis
 started for this run that listens on 127.0.0.1 only."""
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import yaml
 
 from src.atomic import atomic_path, write_csv, write_json
+from src.backbone_weights import WeightsError, with_backbone
 from src.folds import fold_split
 from src.params import load_params
 from src.tuning import cluster
-from src.tuning.space import check_tune, to_domains
+from src.tuning.space import check_tune, default_point, to_domains
 from stages import paths
 
 
@@ -42,6 +44,11 @@ def main():
     # Copies in memory, handed to the trials through Ray's object store (cluster workers see no files).
     data = {"train_x": crops[train_idx], "train_y": labels[train_idx],
             "val_x": crops[val_idx], "val_y": labels[val_idx]}
+    try:  # the pretrained weights travel as bytes too (src.tuning.trainable writes them where it runs)
+        backbone = with_backbone(train, paths.WEIGHTS)
+    except WeightsError as e:
+        raise SystemExit(f"tune: {e}")
+    data["backbone"] = Path(backbone["pretrained"]).read_bytes() if backbone["pretrained"] else b""
 
     ray_info = cluster.connect(cfg["address"])
     print(f"tune: Ray {ray_info['mode']} at {ray_info['address']}, nodes {ray_info['nodes']}, "
@@ -51,9 +58,10 @@ def main():
 
         domains = to_domains(space)
         gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
-        trainable = search.make_trainable(train, data, seed=params["seed"] + cfg["fold"],
+        trainable = search.make_trainable(backbone, data, seed=params["seed"] + cfg["fold"],
                                           cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"], task=task)
-        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS)
+        # params.yaml's own train values are the first trial: the best is never worse than them on this fold.
+        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS, start=default_point(space, train, cfg["max_t"]))
     finally:
         cluster.disconnect()
     left = search.trials_left(grid, cfg["num_samples"])

@@ -28,3 +28,16 @@ def test_gpu_smoke_parses_and_refuses_without_cuda_or_dry_runs():
     if not torch.cuda.is_available():
         done = subprocess.run(["bash", "bench/gpu_smoke.sh"], cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 2 and "no CUDA device" in done.stderr
+
+
+def test_readme_gives_the_gpu_configuration_gpu_pipeline_runs():
+    from bench.gpu_pipeline import GPU_CONFIG, dvc_line
+    assert dvc_line(GPU_CONFIG) in (REPO / "README.md").read_text()
+
+
+def test_gpu_pipeline_runs_the_real_pipeline_tiny_on_cpu():
+    done = subprocess.run([sys.executable, "-m", "bench.gpu_pipeline", "--tiny", "--persons", "12", "--epochs", "1"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["config"]["train.heads"] == "multi" and 0 <= figures["eval_f1"] <= 1

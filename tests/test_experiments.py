@@ -63,7 +63,7 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
     changed = [(path, key) for path, values in diff.items() for key, value in values.items() if value.get("diff")]
     assert ("dvclive/all/fold_0/metrics.json", "train.loss") in changed, diff
     params = run_json(["dvc", "params", "diff", "--json"], ws)["params.yaml"]
-    assert (params["train.lr"]["old"], params["train.lr"]["new"]) == (0.003, 0.01)
+    assert (params["train.lr"]["old"], params["train.lr"]["new"]) == (0.002, 0.01)
     assert params["ensemble.tta"] == {"old": "['hflip']", "new": "[]"}
 
     plots = run_json(["dvc", "plots", "diff", "HEAD", "lr-high", "--json"], ws)

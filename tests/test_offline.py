@@ -100,7 +100,8 @@ def test_credentials_file_is_ignored_by_git():
 
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory):
-    """A workspace (MTCNN detector, 1 epoch) and the environment that blocks the network."""
+    """A workspace (MTCNN detector, the packaged ImageNet weights, 1 epoch) and the environment that blocks
+    the network."""
     root = tmp_path_factory.mktemp("offline")
     guard = root / "guard"
     guard.mkdir()
@@ -108,7 +109,8 @@ def offline(tmp_path_factory):
     ws = make_workspace(root / "repo", {"face_crop": {"detector": "mtcnn", "size": [32, 24], "batch_size": 8},
                                         "split": {"k": 2},
                                         "train": {"folds": [0, 1], "epochs": 1, "batch_size": 8,
-                                                  "model": "mobilenetv3_small_050"}}, git=False)
+                                                  "model": "efficientnet_lite0", "pretrained": "packaged"}},
+                       git=False)
     reference_data(ws / "data", size=(96, 128))
     log = root / "network.log"
     # NO_ALBUMENTATIONS_UPDATE="" as a user without it has: the repo must switch the check off itself.
@@ -122,7 +124,8 @@ def offline(tmp_path_factory):
     return ws, probed, (root / "probe.log").read_text(), runs, log.read_text() if log.exists() else ""
 
 
-STAGES = (["-m", "stages.face_crop"], ["-m", "stages.split"], ["-m", "stages.train", "--fold", "0"])
+STAGES = (["-m", "stages.face_crop"], ["-m", "stages.weights"], ["-m", "stages.split"],
+          ["-m", "stages.train", "--fold", "0"])
 # albumentations asks pypi.org for its latest version on every import (a 2 s timeout; it swallows the
 # error). It is the only network use and is not a download; NO_ALBUMENTATIONS_UPDATE=1 switches it off.
 ALBUMENTATIONS_CHECK = "getaddrinfo 'pypi.org'"
@@ -141,6 +144,7 @@ def test_face_crop_with_mtcnn_and_training_run_offline(offline):
     crops = json.loads((ws / "metrics/face_crop.json").read_text())
     assert crops["train"]["images"] == 84  # MTCNN ran (its weights come from the package)
     assert (ws / "models/all/fold_0/model.pt").exists()
+    assert json.loads((ws / "weights/source.json").read_text())["tensors"] == 296  # the packaged ImageNet weights
     # Nothing but albumentations' version check tried the network: no weights were downloaded.
     others = [line for line in attempts.splitlines() if ALBUMENTATIONS_CHECK not in line]
     assert others == [], f"network attempts:\n{attempts}"

@@ -100,3 +100,32 @@ def test_scheduler_errors():
     with pytest.raises(ValueError, match=r"train\.scheduler.*'gamma'"):
         build_scheduler({"name": "none", "gamma": 2}, opt, 3, 3)
     assert set(SCHEDULERS) == {"none", "CosineAnnealingLR", "CyclicLR", "StepLR"}
+
+
+def test_layered_groups_put_the_backbone_at_its_own_rate():
+    from src.models import backbone_parameters, build_model
+    from src.optim import layered_groups
+    model = build_model("resnet18", num_classes=18)
+    backbone = backbone_parameters(model)
+    groups = layered_groups(model.parameters(), backbone, lr=0.01, backbone_lr=0.25)
+    assert [g["lr"] for g in groups] == [0.0025, 0.01]
+    assert groups[1]["params"] == [model.net.fc.weight, model.net.fc.bias]  # the new classifier only
+    assert len(groups[0]["params"]) + 2 == len(list(model.parameters()))
+    opt = build_optimizer({"name": "AdamW"}, groups, lr=0.01)
+    sched, _ = build_scheduler({"name": "CosineAnnealingLR"}, opt, epochs=2, steps_per_epoch=1)
+    sched.step()  # cosine halfway: both rates halve, their ratio stays
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.00125, 0.005])
+
+
+def test_linear_warmup_scales_the_first_steps_then_leaves_the_schedule_alone():
+    from src.optim import LinearWarmup
+    opt = build_optimizer({"name": "SGD"}, params(), lr=0.1)
+    sched, every = build_scheduler({"name": "CosineAnnealingLR"}, opt, epochs=2, steps_per_epoch=4)
+    warmup, seen = LinearWarmup(opt, 4), []
+    for epoch in range(2):
+        for step in range(epoch * 4, epoch * 4 + 4):
+            with warmup.step(step):
+                seen.append(opt.param_groups[0]["lr"])
+        sched.step()
+    assert seen == pytest.approx([0.025, 0.05, 0.075, 0.1, 0.05, 0.05, 0.05, 0.05])
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.0)  # the cosine ends where it would without warmup

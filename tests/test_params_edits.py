@@ -23,7 +23,7 @@ STAGE = """stages:
 
 # (override, lines removed, lines added, dotted key, value read back)
 CHAIN = [
-    ("train.lr=0.002", ["lr: 0.003"], ["lr: 0.002"], "train.lr", 0.002),
+    ("train.lr=0.001", ["lr: 0.002"], ["lr: 0.001"], "train.lr", 0.001),
     ("ensemble.tta=[]", ["tta:", "- hflip"], ["tta: []"], "ensemble.tta", []),
     ("train.optimizer.name=SGD", ["name: AdamW               # Adam | AdamW | SGD"],
      ["name: SGD                 # Adam | AdamW | SGD"], "train.optimizer.name", "SGD"),
@@ -32,7 +32,7 @@ CHAIN = [
     ("train.mix.cutmix_alpha=1.0", ["cutmix_alpha: 0.0"], ["cutmix_alpha: 1.0"], "train.mix.cutmix_alpha", 1.0),
     ("data.age_bins=[30,58]", ["- 60"], ["- 58"], "data.age_bins", [30, 58]),
     ("train.folds=[0,1]", ["- 2", "- 3", "- 4"], [], "train.folds", [0, 1]),
-    ("tune.space.lr.loguniform=[0.001,0.01]", ["- 0.0003"], ["- 0.001"], "tune.space.lr.loguniform", [0.001, 0.01]),
+    ("tune.space.lr.loguniform=[0.001,0.006]", ["- 0.0007"], ["- 0.001"], "tune.space.lr.loguniform", [0.001, 0.006]),
     ("ensemble.tta=[hflip]", ["tta: []"], ["tta:", "- hflip"], "ensemble.tta", ["hflip"]),
 ]
 
@@ -64,7 +64,7 @@ def test_a_chain_of_set_edits_changes_only_their_lines(tmp_path):
         assert changed(before, path.read_text()) == (removed, added), override
         params = load_params(path)  # every key, type and range still valid
         assert lookup(params, key) == value, override
-    assert lookup(params, "train.lr") == 0.002 and lookup(params, "data.age_bins") == [30, 58]
+    assert lookup(params, "train.lr") == 0.001 and lookup(params, "data.age_bins") == [30, 58]
     diff = subprocess.run(["git", "diff", "--numstat", "params.yaml"], cwd=tmp_path, capture_output=True,
                           text=True, check=True).stdout.split()
     assert diff[:2] == ["6", "9"], diff  # the edits' lines alone, after nine edits

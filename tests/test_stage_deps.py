@@ -12,7 +12,7 @@ TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 1, "model": "mob
         "face_crop": {"size": [32, 24], "detector": "center"},
         "tune": {"num_samples": 1, "max_t": 1, "max_concurrent": 1,
                  "space": {"epochs": {"choice": [1]}, "model": {"choice": ["mobilenetv3_small_050"]}}}}
-ORDER = ["check_params", "face_crop", "split", "train@0-all", "train@1-all", "ensemble", "predict", "evaluate", "tune"]
+ORDER = ["check_params", "face_crop", "weights", "split", "train@0-all", "train@1-all", "ensemble", "predict", "evaluate", "tune"]
 TRAINING = {"src/training.py", "src/losses.py", "src/optim.py", "src/samplers.py", "src/mixing.py",
             "src/transforms.py", "src/resample.py", "src/train_ensemble.py"}
 

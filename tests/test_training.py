@@ -111,3 +111,15 @@ def test_saved_fold_model_reloads_with_weights_only(task, tmp_path):
     images = torch.randn(2, 3, 32, 24)
     reference = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))[0]
     torch.testing.assert_close(model(images), reference(images))
+
+
+def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tmp_path):
+    from src.models import build_model
+    source = build_model("resnet18", num_classes=18).net
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    cfg = {**CFG, "model": "resnet18", "pretrained": str(tmp_path / "w.pt"), "epochs": 1, "backbone_lr": 0.0,
+           "warmup_epochs": 0.5, "optimizer": {"name": "SGD"}}  # SGD: a zero rate moves nothing
+    trained = train_model(cfg, *task, seed=0).best_state
+    assert torch.equal(trained["net.conv1.weight"], source.conv1.weight)
+    assert torch.equal(trained["net.layer4.1.conv2.weight"], source.layer4[1].conv2.weight)
+    assert not torch.equal(trained["net.fc.weight"], source.fc.weight)

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from src.tuning.space import KINDS, apply_overrides, as_params, parse_space
+from src.backbone_weights import write_weights
+from src.tuning.space import KINDS, apply_overrides, as_params, check_space, default_point, parse_space
 
 REPO = Path(__file__).resolve().parents[1]
-TRAIN = yaml.safe_load((REPO / "params.yaml").read_text())["train"]
+TRAIN = {**yaml.safe_load((REPO / "params.yaml").read_text())["train"], "pretrained": "none"}
 STEMS = ("mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal")
 
 # 3 trials, at most 2 epochs; the loss choice holds a name train_model rejects, and seed 6 makes
@@ -27,7 +28,7 @@ TINY_TUNE = {
     "address": "",
     "space": {"lr": {"loguniform": [0.003, 0.03]}, "loss.name": {"choice": ["cross_entropy", "no_such_loss"]}},
 }
-TINY_TRAIN = {"model": "resnet18", "batch_size": 16, "num_workers": 0, "patience": 5}
+TINY_TRAIN = {"model": "resnet18", "pretrained": "none", "batch_size": 16, "num_workers": 0, "patience": 5}
 
 
 def make_workspace(root, tune=TINY_TUNE, persons=24, folds=3):
@@ -50,6 +51,7 @@ def make_workspace(root, tune=TINY_TUNE, persons=24, folds=3):
             rows.append({"path": f"train/images/{person}/{stem}.jpg", "person": person, "gender": gender,
                          "age": 20 + 25 * age_band, "age_band": age_band, "stem": stem, "mask": mask,
                          "label": label, "box_source": "detected"})
+    write_weights(root / "weights", "resnet18", "none", None, None)  # the weights stage's record: random init
     (root / "crops").mkdir()
     np.save(root / "crops" / "train.npy", np.stack(images))
     pd.DataFrame(rows).to_csv(root / "crops" / "train.csv", index=False)
@@ -114,6 +116,24 @@ def test_a_malformed_entry_fails_naming_its_key(space, message):
     assert message in str(caught.value)
 
 
+def test_model_is_not_sampled_when_the_trials_fine_tune_pretrained_weights():
+    with pytest.raises(ValueError) as caught:
+        parse_space({"model": {"choice": ["resnet18"]}}, {**TRAIN, "pretrained": "packaged"}, max_t=6)
+    assert str(caught.value) == ("tune.space.model: the trials fine-tune the weights the weights stage fetched for "
+                                 f"train.model ({TRAIN['model']}); sample model only with train.pretrained none")
+
+
+def test_the_first_trial_is_the_train_block_when_it_lies_inside_the_space():
+    space = check_space({"lr": {"loguniform": [0.001, 0.01]}, "loss.name": {"choice": ["focal", "cross_entropy"]},
+                         "batch_size": {"randint": [16, 33]}}, TRAIN, max_t=6)
+    train = {**TRAIN, "lr": 0.002, "batch_size": 32}
+    assert default_point(space, train, 6) == {"lr": 0.002, "loss.name": "cross_entropy", "batch_size": 32}
+    assert default_point(space, {**train, "lr": 0.02}, 6) is None        # outside loguniform's range
+    assert default_point(space, {**train, "batch_size": 33}, 6) is None  # randint's high is excluded
+    cfg = {**yaml.safe_load((REPO / "params.yaml").read_text())["tune"], "space": {"lr": {"loguniform": [0.001, 0.01]}}}
+    assert suggestions(cfg, 2, start={"lr": 0.002})[0] == {"lr": 0.002}  # HyperOpt evaluates it first
+
+
 def test_overrides_reach_nested_keys_and_keep_int_types():
     sampled = {"lr": np.float64(0.002), "batch_size": 32.0, "loss.name": "focal"}
     cfg = apply_overrides(TRAIN, sampled)
@@ -133,11 +153,11 @@ def test_dvc_command_quotes_each_override():
 # --- the seeded searcher -----------------------------------------------------------------------
 
 
-def suggestions(tune_cfg, count):
+def suggestions(tune_cfg, count, start=None):
     from src.tuning.search import METRIC, MODE, make_searcher
 
     domains = parse_space(tune_cfg["space"], TRAIN, tune_cfg["max_t"])
-    searcher = make_searcher(domains, tune_cfg)
+    searcher = make_searcher(domains, tune_cfg, start)
     searcher.set_search_properties(METRIC, MODE, domains)
     configs = []
     for i in range(count):

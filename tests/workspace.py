@@ -5,6 +5,7 @@
     run(["dvc", "repro", "evaluate"], ws)                      # asserts exit 0, returns stdout + stderr
     done = run_stage(["python", "-m", "stages.face_crop"], ws)  # CompletedProcess, any exit code
 """
+import copy
 import os
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from src.backbone_weights import PACKAGED_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 # Tiny params for a whole `dvc repro evaluate` in seconds on CPU.
@@ -45,8 +48,13 @@ def merge(base, override):
 
 
 def write_params(ws, overrides):
-    """params.yaml = the repo's params.yaml with overrides merged in (nested dicts merge, rest replaces)."""
-    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), overrides)
+    """params.yaml = the repo's params.yaml with overrides merged in (nested dicts merge, rest replaces).
+    An overriding train.model without packaged ImageNet weights (the tiny test models) gets
+    train.pretrained none unless the overrides say otherwise."""
+    params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), copy.deepcopy(overrides))
+    train = overrides.get("train", {})
+    if "model" in train and "pretrained" not in train and train["model"] not in PACKAGED_MODELS:
+        params["train"]["pretrained"] = "none"
     (Path(ws) / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
 

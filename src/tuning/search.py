@@ -30,11 +30,12 @@ def make_trainable(train, data, seed, cpus, gpus, max_t, task="all"):
     return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
 
 
-def make_searcher(domains, cfg):
+def make_searcher(domains, cfg, start=None):
     # The first n_initial_points configurations are drawn from the seeded random state alone; TPE
     # then also depends on the results, i.e. on which trials finished first.
+    # start (src.tuning.space.default_point): params.yaml's own values, evaluated first.
     searcher = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=cfg["seed"],
-                              n_initial_points=cfg["n_initial_points"])
+                              n_initial_points=cfg["n_initial_points"], points_to_evaluate=[start] if start else None)
     return ConcurrencyLimiter(searcher, max_concurrent=cfg["max_concurrent"])
 
 
@@ -42,8 +43,9 @@ def trial_dirname(trial):
     return f"trial_{trial.trial_id}"  # short: Ray's default puts every sampled value in the name
 
 
-def run_search(trainable, domains, cfg, storage_path, name="search"):
-    """Run (or with cfg['resume'] continue) the experiment storage_path/name; returns the ResultGrid."""
+def run_search(trainable, domains, cfg, storage_path, name="search", start=None):
+    """Run (or with cfg['resume'] continue) the experiment storage_path/name; returns the ResultGrid.
+    start: a configuration tried first (make_searcher)."""
     # Keeping the best and last checkpoint forces a state snapshot at every epoch report; Ray then warns
     # at each one that snapshots are frequent. They are small here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -63,7 +65,7 @@ def run_search(trainable, domains, cfg, storage_path, name="search"):
         trainable,
         param_space=domains,
         tune_config=tune.TuneConfig(
-            metric=METRIC, mode=MODE, num_samples=cfg["num_samples"], search_alg=make_searcher(domains, cfg),
+            metric=METRIC, mode=MODE, num_samples=cfg["num_samples"], search_alg=make_searcher(domains, cfg, start),
             scheduler=ASHAScheduler(time_attr="training_iteration", max_t=cfg["max_t"],
                                     grace_period=cfg["grace_period"], reduction_factor=cfg["reduction_factor"]),
             # Reusing a trial's worker for the next one saves a process start and torch import per trial.

@@ -88,6 +88,9 @@ def check_space(space, train, max_t):
     checked = {}
     for key, entry in space.items():
         _check_key(key, train)
+        if key in ("model", "pretrained") and (train.get("pretrained") or "none") != "none":
+            raise ValueError(f"tune.space.{key}: the trials fine-tune the weights the weights stage fetched for "
+                             f"train.model ({train['model']}); sample {key} only with train.pretrained none")
         if not isinstance(entry, dict) or len(entry) != 1:
             raise ValueError(f"tune.space.{key}: expected one {{kind: [args]}} with kind one of {sorted(KINDS)}, "
                              f"got {entry!r}")
@@ -165,3 +168,23 @@ def as_params(overrides, train):
             src, dst = src[part], dst.setdefault(part, {})
         dst[leaf] = src[leaf]
     return {"train": nested}
+
+
+def default_point(checked, train, max_t):
+    """The train block's own value of every key of the space, when all lie inside it: the search's first
+    trial, so that the best trial is never worse on the tuned fold than params.yaml as it stands. None when
+    some value lies outside the space (the search then starts from HyperOpt's draws alone)."""
+    point = {}
+    for key, (kind, args) in checked.items():
+        node = train
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        value = max_t if key == "epochs" and node is None else node
+        if kind == "choice":
+            inside = value in args
+        else:
+            inside = isinstance(value, numbers.Real) and args[0] <= value <= args[1] - (kind == "randint")
+        if not inside:
+            return None
+        point[key] = value
+    return point

@@ -2,6 +2,7 @@
 
 The crops arrive as arguments (tune.with_parameters puts them in Ray's object store), so a worker
 on another machine of a cluster needs no access to the repository's files."""
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import torch
 from ray import tune
 
+from src.atomic import atomic_path
 from src.training import train_model
 from src.tuning.space import apply_overrides
 
@@ -23,11 +25,23 @@ def trial_config(train, overrides, max_t):
     return cfg
 
 
+def backbone_file(weights):
+    """The pretrained weights (bytes of the weights stage's file) on this worker's disk, at a path named by
+    their hash: the same for every trial and every resume, so a resumed trial's checkpoint still matches."""
+    path = Path(tempfile.gettempdir()) / f"backbone-{hashlib.sha256(weights).hexdigest()[:16]}.safetensors"
+    if not path.is_file() or path.stat().st_size != len(weights):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(weights)
+    return path
+
+
 def run_trial(config, train, data, seed, cpus, max_t, task="all"):
     """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays (18-class
-    labels); task: the model trained and scored (src.tasks: all, or one attribute)."""
+    labels) and backbone (the pretrained weights file's bytes, b"" for random init); task: the model trained and scored (src.tasks: all, or one attribute)."""
     torch.set_num_threads(max(1, int(cpus)))
     cfg = trial_config(train, config, max_t)
+    if data.get("backbone"):
+        cfg["pretrained"] = str(backbone_file(data["backbone"]))
     with tempfile.TemporaryDirectory(prefix="tune_trial_") as work:
         resume_path = Path(work) / CHECKPOINT_FILE
         checkpoint = tune.get_checkpoint()

