@@ -97,6 +97,11 @@ def hub_state(model_name):
     return model.state_dict(), {"mean": [float(v) for v in cfg["mean"]], "std": [float(v) for v in cfg["std"]]}
 
 
+def pretrained_source(train):
+    """train.pretrained as a source or a file name: an empty or absent value means none (random init)."""
+    return train.get("pretrained", "none") or "none"
+
+
 def file_state(model_name, path):
     """A local weights file in timm's naming; checked against the model when the train stage loads it."""
     check_source(model_name, path)
@@ -133,7 +138,7 @@ def with_backbone(cfg, folder):
     if not record_file.is_file():
         raise WeightsError(f"{record_file}: missing; run `dvc repro weights` (or `dvc pull weights`)")
     record = json.loads(record_file.read_text())
-    wanted = (cfg["model"], cfg.get("pretrained", "none") or "none")
+    wanted = (cfg["model"], pretrained_source(cfg))
     if (record["model"], record["pretrained"]) != wanted:
         raise WeightsError(f"{record_file}: holds weights of {record['model']} from {record['pretrained']!r}; "
                            f"train.model/pretrained ask for {wanted[0]} from {wanted[1]!r}: run `dvc repro weights`")

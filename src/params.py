@@ -85,8 +85,8 @@ RULES = {
 }
 # The modeling options (off by default) may be absent: params files written before them stay valid.
 MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
-OPTIONAL = {"train.device", "train.pretrained", "train.backbone_lr", "train.warmup_epochs", "train.drop_rate", "data.relabel", "tune.task",
-            "tune.wandb.project", "tune.wandb.group"} | {
+OPTIONAL = {"train.device", "train.pretrained", "train.backbone_lr", "train.warmup_epochs", "train.drop_rate",
+            "data.relabel", "tune.task", "tune.wandb.project", "tune.wandb.group"} | {
     key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
 
 
@@ -208,7 +208,7 @@ def _check_train_names(train):
     import numpy as np
     import torch
 
-    from src.backbone_weights import check_source
+    from src.backbone_weights import check_source, pretrained_source
     from src.losses import build_loss
     from src.mixing import build_mixer
     from src.models import check_model_name
@@ -218,7 +218,7 @@ def _check_train_names(train):
     from src.transforms import build_transform
 
     check_model_name(train["model"])
-    check_source(train["model"], train.get("pretrained", "none") or "none")
+    check_source(train["model"], pretrained_source(train))
     build_loss(train["loss"], np.ones(18))
     optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
     build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)

@@ -42,5 +42,5 @@ def task_score(truth, probs, task):
     predicted = np.asarray(probs).argmax(1)
     if task == "all":
         return score(truth, predicted)
-    f1 = macro_f1(truth, predicted, num_classes=num_classes(task))
+    f1 = macro_f1(truth, predicted)
     return {"f1": f1, "accuracy": accuracy(truth, predicted), f"f1_{task}": f1}

@@ -3,10 +3,10 @@
 Every epoch's randomness (shuffle, sampler, augmentation, dropout) is derived from (seed, epoch),
 so a run resumed from its last checkpoint ends exactly where an uninterrupted run would (CPU)."""
 import copy
-from contextlib import nullcontext
 import hashlib
 import json
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     """Train one model of `task` (src.tasks) on (train_x, train_y), select the epoch by validation macro F1.
 
     cfg: the params.yaml `train` block, its `pretrained` a weights file or "" (src.backbone_weights.with_backbone
-    turns train.pretrained into that file and the weights' normalisation). *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
+    turns train.pretrained into that file and the weights' normalisation).
+    *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present

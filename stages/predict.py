@@ -1,8 +1,9 @@
 """predict stage: soft vote of the ensemble's members (with its TTA views) on every eval image.
 
 Reads crops/eval.{npy,csv} and ensemble/members.json (the fold members, each an 18-class model or a
-fold's mask/gender/age models, and the TTA views the ensemble stage chose and scored). Writes submission/submission.csv (ImageID,ans: one row per
-data/eval/info.csv row, same order) and submission/eval_probs.npy. Params: predict.batch_size."""
+fold's mask/gender/age models, and the TTA views the ensemble stage chose and scored). Writes
+submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
+submission/eval_probs.npy. Params: predict.batch_size."""
 import argparse
 import json
 

@@ -2,11 +2,11 @@
 
 task (train.tasks): all = one 18-class model; mask, gender or age = a model of that attribute only
 (the ensemble stage combines a fold's three into 18 classes). Reads crops/train.{npy,csv},
-folds/person_folds.csv and weights/ (the pretrained backbone). Writes models/<task>/fold_<k>/model.pt (best epoch by validation macro F1
-of the task), models/<task>/fold_<k>/oof_probs.csv (this fold's out-of-fold probabilities),
-dvclive/<task>/fold_<k>/ (per-epoch metrics and plots, summary in metrics.json) and keeps
-scratch/checkpoints/<task>/fold_<k>/last.pt (scratch state, not a DVC output) to resume an
-interrupted run. Params: seed, train.*."""
+folds/person_folds.csv and weights/ (the pretrained backbone). Writes models/<task>/fold_<k>/model.pt
+(best epoch by validation macro F1 of the task), models/<task>/fold_<k>/oof_probs.csv (this fold's
+out-of-fold probabilities), dvclive/<task>/fold_<k>/ (per-epoch metrics and plots, summary in
+metrics.json) and keeps scratch/checkpoints/<task>/fold_<k>/last.pt (scratch state, not a DVC output)
+to resume an interrupted run. Params: seed, train.*."""
 import argparse
 import time
 

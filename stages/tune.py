@@ -61,7 +61,8 @@ def main():
         trainable = search.make_trainable(backbone, data, seed=params["seed"] + cfg["fold"],
                                           cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"], task=task)
         # params.yaml's own train values are the first trial: the best is never worse than them on this fold.
-        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS, start=default_point(space, train, cfg["max_t"]))
+        start = default_point(space, train, cfg["max_t"])
+        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS, start=start)
     finally:
         cluster.disconnect()
     left = search.trials_left(grid, cfg["num_samples"])

@@ -7,7 +7,7 @@ weights/<model>.safetensors in timm's naming. DVC caches them: `dvc push` shares
 never downloads, and the train stages read them offline. Params: train.model, train.pretrained."""
 import argparse
 
-from src.backbone_weights import WeightsError, fetch_weights, write_weights
+from src.backbone_weights import WeightsError, fetch_weights, pretrained_source, write_weights
 from src.params import load_params
 from stages import paths
 
@@ -15,7 +15,7 @@ from stages import paths
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     cfg = load_params(paths.PARAMS)["train"]
-    model, source = cfg["model"], cfg.get("pretrained", "none") or "none"
+    model, source = cfg["model"], pretrained_source(cfg)
     try:
         state, norm = fetch_weights(model, source)
     except WeightsError as e:

@@ -85,10 +85,12 @@ def check_space(space, train, max_t):
     like loss.gamma, is allowed). max_t: the epoch cap; sampled `epochs` may not exceed it."""
     if not isinstance(space, dict) or not space:
         raise ValueError(f"tune.space: expected a mapping of train keys to {{kind: [args]}}, got {space!r}")
+    from src.backbone_weights import pretrained_source  # timm: imported only when a space is checked
+
     checked = {}
     for key, entry in space.items():
         _check_key(key, train)
-        if key in ("model", "pretrained") and (train.get("pretrained") or "none") != "none":
+        if key in ("model", "pretrained") and pretrained_source(train) != "none":
             raise ValueError(f"tune.space.{key}: the trials fine-tune the weights the weights stage fetched for "
                              f"train.model ({train['model']}); sample {key} only with train.pretrained none")
         if not isinstance(entry, dict) or len(entry) != 1:

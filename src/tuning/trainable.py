@@ -37,7 +37,8 @@ def backbone_file(weights):
 
 def run_trial(config, train, data, seed, cpus, max_t, task="all"):
     """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays (18-class
-    labels) and backbone (the pretrained weights file's bytes, b"" for random init); task: the model trained and scored (src.tasks: all, or one attribute)."""
+    labels) and backbone (the pretrained weights file's bytes, b"" for random init); task: the model
+    trained and scored (src.tasks: all, or one attribute)."""
     torch.set_num_threads(max(1, int(cpus)))
     cfg = trial_config(train, config, max_t)
     if data.get("backbone"):
