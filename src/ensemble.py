@@ -1,14 +1,35 @@
 """Soft voting over the folds' members: out-of-fold estimates and eval-set probabilities."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import torch
 
+from src.errors import BadInputError, first_line
 from src.fold_model import load_fold_model
 from src.heads import combine_heads
 from src.inference import probs_per_model
 from src.labels import NUM_CLASSES, class_name
 from src.metrics import confusion, per_class_f1, score
 from src.tasks import SEPARATE
+
+
+def read_members(path):
+    """ensemble/members.json: {members: [{task: model file}], folds, fold_f1, tta}; fails naming the file."""
+    try:
+        members = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise BadInputError(path, "missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInputError(path, f"not valid JSON ({first_line(e)})") from None
+    if not isinstance(members, dict) or not {"members", "tta"} <= set(members):
+        raise BadInputError(path, "not the ensemble's member list (expected keys members and tta)")
+    for member in members["members"]:
+        for model_file in member.values():
+            if not Path(model_file).is_file():
+                raise BadInputError(model_file, f"missing, listed in {path}")
+    return members
 
 
 def load_members(members, device):
@@ -18,10 +39,7 @@ def load_members(members, device):
     for member in members:
         models = {}
         for task, path in member.items():
-            model, checkpoint = load_fold_model(path, device)
-            if checkpoint["task"] != task:
-                raise ValueError(f"{path}: holds a {checkpoint['task']!r} model, listed as the {task!r} model")
-            models[task] = model
+            models[task] = load_fold_model(path, device, task)[0]
         loaded.append(models)
     return loaded
 

@@ -3,9 +3,12 @@
 A fold model is one network (src.models.build_model) or, with a train.ensemble method, an
 AveragedEnsemble of such networks (trained by src.train_ensemble). The file holds the weights plus
 everything needed to rebuild and feed the model, loaded with weights_only (tensors, no pickled code)."""
+import pickle
+
 import torch
 from torch import nn
 
+from src.errors import BadInputError, first_line
 from src.models import build_model
 from src.tasks import num_classes
 
@@ -66,10 +69,36 @@ def checkpoint_payload(cfg, model_state, task="all"):
             "mean": list(cfg["mean"]), "std": list(cfg["std"])}
 
 
-def load_fold_model(path, device):
-    checkpoint = torch.load(path, map_location=device, weights_only=True)
+FILE_KEYS = ("model", "task", "num_classes", "state_dict", "heads", "ensemble", "mean", "std")
+
+
+def load_fold_model(path, device, task=None):
+    """(model in eval mode, the file's dict). task: the task the file must hold (None: any). A missing,
+    truncated or foreign file, or one of another task or class count, raises BadInputError naming it."""
+    try:
+        checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise BadInputError(path, "missing") from None
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as e:
+        raise BadInputError(path, f"not a readable model file, truncated or overwritten "
+                                  f"({first_line(e)})") from None
+    absent = [key for key in FILE_KEYS if key not in checkpoint] if isinstance(checkpoint, dict) else list(FILE_KEYS)
+    if absent:
+        raise BadInputError(path, f"not a fold model file of the train stage (no {absent})")
+    held, classes = checkpoint["task"], checkpoint["num_classes"]
+    if task is not None and held != task:
+        raise BadInputError(path, f"holds the {held!r} model ({classes} classes); expected the {task!r} model "
+                                  f"({num_classes(task)} classes)")
+    if classes != num_classes(held):
+        raise BadInputError(path, f"holds the {held!r} model with {classes} classes; that model has "
+                                  f"{num_classes(held)}")
     cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
            "mean": checkpoint["mean"], "std": checkpoint["std"]}
     model = build_network(cfg, checkpoint["task"])
-    model.load_state_dict(checkpoint["state_dict"])
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as e:
+        raise BadInputError(path, f"its weights do not fit a {checkpoint['model']} {held!r} model of {classes} "
+                                  f"classes ({first_line(e)})") from None
     return model.to(device).eval(), checkpoint
+

@@ -3,6 +3,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
+from src.errors import BadInputError, first_line
+
 
 def person_folds(table, k, seed):
     """table: one row per image with columns person, gender, age_band.
@@ -39,3 +41,17 @@ def fold_split(image_persons, folds, fold):
         raise ValueError(f"fold {fold} is not a fold of the split (folds {sorted(set(folds['fold']))})")
     fold_of = fold_of_rows(image_persons, folds)
     return np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)
+
+
+def read_person_folds(path):
+    """The (person, fold) table the split stage wrote; a missing or broken file raises BadInputError."""
+    try:
+        folds = pd.read_csv(path, dtype={"person": str})
+    except FileNotFoundError:
+        raise BadInputError(path, "missing") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise BadInputError(path, f"not a readable fold table ({first_line(e)})") from None
+    if list(folds.columns) != ["person", "fold"] or not pd.api.types.is_integer_dtype(folds["fold"]):
+        raise BadInputError(path, f"expected columns person,fold with integer folds, got {list(folds.columns)} "
+                                  f"({', '.join(map(str, folds.dtypes))})")
+    return folds

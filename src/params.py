@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from src.errors import first_line
 from src.param_checks import (either, increasing, integer, list_of, mapping, number, one_of, text)
 
 # Dotted key -> check. A mapping-valued key listed here (train.loss, tune.space) is one leaf:
@@ -107,14 +108,41 @@ def load_params(path="params.yaml", check=True, names=()):
     checks all, the train and tune stages ("train",); the others need not: check_params runs before
     any stage whenever params.yaml changes."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: params file not found (run from the repository root)")
-    with open(path) as f:
-        params = yaml.load(f, Loader=ParamsLoader)  # safe: a SafeLoader with one more float form
-    if not isinstance(params, dict):
-        raise ValueError(f"{path}: expected a mapping of stage blocks, got {type(params).__name__}")
+    params = read_params_file(path)
     if check:
-        check_params(params, path, names)
+        try:
+            check_params(params, path, names)
+        except ParamsError:
+            raise
+        except ValueError as e:  # a factory's check of a name (loss, model, transform ...)
+            raise ParamsError(f"{path}: {e}") from None
+    return params
+
+
+class ParamsError(ValueError):
+    """params.yaml is missing, unreadable or holds a bad value: the message names the file and the key."""
+
+
+def read_params_file(path):
+    """The parsed params file, a mapping; fails naming the file (and the line of a YAML syntax error)."""
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found (run from the repository root, where params.yaml is)")
+    try:
+        with open(path) as f:
+            params = yaml.load(f, Loader=ParamsLoader)  # safe: a SafeLoader with one more float form
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or first_line(e)
+        context, start = getattr(e, "context", None), getattr(e, "context_mark", None)
+        if context and start:
+            problem += f", {context} that starts at line {start.line + 1}"
+        raise ParamsError(f"{path}: {where}not valid YAML ({problem}); `git diff {path}` shows the edits") from None
+    if params is None:
+        raise ParamsError(f"{path}: empty; expected the blocks seed, data, face_crop, split, train, ... "
+                          f"(`git checkout {path}` restores the committed one)")
+    if not isinstance(params, dict):
+        raise ParamsError(f"{path}: expected a mapping of stage blocks, got {type(params).__name__}")
     return params
 
 
@@ -140,7 +168,7 @@ NAMED_BLOCKS = ("face_crop", "train", "ensemble")
 
 
 def check_params(params, path="params.yaml", names=True):
-    """Raise ValueError naming every problem: key, value, and what was expected."""
+    """Raise ParamsError naming every problem: key, value, and what was expected."""
     flat = flatten(params)
     problems = []
     for key, value in flat.items():
@@ -158,7 +186,7 @@ def check_params(params, path="params.yaml", names=True):
     if not problems:
         problems = _cross_checks(params)
     if problems:
-        raise ValueError(f"{path}: " + "; ".join(problems))
+        raise ParamsError(f"{path}: " + "; ".join(problems))
     if names:
         _check_names(params, NAMED_BLOCKS if names is True else names)
 

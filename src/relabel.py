@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.data.errors import BadInputError
+from src.errors import BadInputError
 from src.labels import GENDER_BY_NAME, MASK_NAMES, age_band, encode_class
 
 COLUMNS = ["target", "field", "value"]

@@ -12,20 +12,18 @@ import argparse
 from src.atomic import atomic_path
 from src.params import load_params
 from stages import paths
+from stages.entry import run
 
 VERDICT = "params.yaml: every key known, every value and name valid (stages/check_params.py)\n"
 
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    try:
-        load_params(paths.PARAMS, names=True)
-    except (ValueError, FileNotFoundError) as e:
-        raise SystemExit(f"check_params: {e}")
+    load_params(paths.PARAMS, names=True)
     with atomic_path(paths.PARAMS_CHECK) as tmp:
         tmp.write_text(VERDICT)
     print(f"check_params: {paths.PARAMS} is valid")
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

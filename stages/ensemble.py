@@ -20,6 +20,7 @@ from src.metrics import score
 from src.params import load_params
 from src.device import pick_device
 from stages import paths
+from stages.entry import run
 
 
 def main():
@@ -27,12 +28,12 @@ def main():
     params = load_params(paths.PARAMS)
     cfg, folds, tasks = params["ensemble"], params["train"]["folds"], params["train"]["tasks"]
     device = pick_device()
-    table, person_folds = paths.read_folds()
+    table, crops = paths.read_crops("train")
+    person_folds = paths.read_folds()
     fold_of = fold_of_rows(table["person"], person_folds)
     rows = [np.flatnonzero(fold_of == fold) for fold in folds]
     members = [{task: str(paths.model_dir(fold, task) / "model.pt") for task in tasks} for fold in folds]
     loaded = load_members(members, device)
-    crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
     probs = out_of_fold_probs(loaded, rows, crops, cfg["batch_size"], device, cfg["tta"])
 
     # Only the trained folds' persons have out-of-fold predictions (all of them with the default folds).
@@ -57,4 +58,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -9,25 +9,41 @@ from pathlib import Path
 import pandas as pd
 
 from src.atomic import write_json
+from src.data.csv_table import read_csv_table
+from src.errors import BadInputError
+from src.labels import NUM_CLASSES
 from src.metrics import score
 from src.params import load_params
 from stages import paths
+from stages.entry import run
+
+
+def class_column(table, path):
+    """The `ans` column as class numbers 0..17; anything else fails naming the file and the row."""
+    classes = pd.to_numeric(table["ans"], errors="coerce")
+    bad = ~classes.isin(range(NUM_CLASSES))
+    if bad.any():
+        row = int(bad.idxmax())
+        raise BadInputError(path, f"row {row + 2}: ans {table['ans'][row]!r} is not a class 0..{NUM_CLASSES - 1}")
+    return classes.astype(int)
 
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     labels_file = Path(load_params(paths.PARAMS)["evaluate"]["labels"])
-    submission = pd.read_csv(paths.SUBMISSION / "submission.csv", dtype={"ImageID": str})
+    submission = read_csv_table(paths.SUBMISSION / "submission.csv", ["ImageID", "ans"])
     if not labels_file.exists():
         write_json(paths.METRICS / "eval.json", {"labelled": False})
         print(f"evaluate: no true labels at {labels_file} (expected for real competition data): nothing scored")
         return
-    truth = pd.read_csv(labels_file, dtype={"ImageID": str})
-    merged = submission.merge(truth[["ImageID", "ans"]], on="ImageID", how="left", suffixes=("", "_true"),
-                              validate="one_to_one")
+    predicted = class_column(submission, paths.SUBMISSION / "submission.csv")
+    truth = read_csv_table(labels_file, ["ImageID", "ans"])
+    truth["ans"] = class_column(truth, labels_file)
+    merged = submission.assign(ans=predicted).merge(truth[["ImageID", "ans"]], on="ImageID", how="left",
+                                                    suffixes=("", "_true"), validate="one_to_one")
     if merged["ans_true"].isna().any():
         missing = merged.loc[merged["ans_true"].isna(), "ImageID"].tolist()
-        raise ValueError(f"{labels_file}: no true label for {len(missing)} submission rows, e.g. {missing[:3]}")
+        raise BadInputError(labels_file, f"no true label for {len(missing)} submission rows, e.g. {missing[:3]}")
     metrics = {"labelled": True, "images": len(merged),
                **score(merged["ans_true"].astype(int).to_numpy(), merged["ans"].to_numpy())}
     write_json(paths.METRICS / "eval.json", metrics)
@@ -35,4 +51,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

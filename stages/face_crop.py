@@ -17,6 +17,7 @@ from src.face_crop.detectors import build_detector
 from src.params import load_params
 from src.relabel import apply_relabel
 from stages import paths
+from stages.entry import run
 
 
 def crop_split(name, table, groups, detector, cfg, on_bad_image, prior=None):
@@ -63,4 +64,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -12,6 +12,7 @@ import sys
 
 from src.sample.layout import write_sample
 from stages import paths
+from stages.entry import run
 
 
 def main(argv=None):
@@ -37,4 +38,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

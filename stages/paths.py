@@ -38,9 +38,25 @@ def checkpoint_file(fold, task):
     return CHECKPOINTS / task / f"fold_{fold}" / "last.pt"
 
 
-def read_folds():
-    """crops/train.csv and folds/person_folds.csv: (image table, person -> fold table)."""
-    import pandas as pd
+# The stage that writes each output folder (dvc.yaml): how to get a broken or deleted file back.
+PRODUCERS = {CROPS: "face_crop", FOLDS: "split", WEIGHTS: "weights", ENSEMBLE: "ensemble", SUBMISSION: "predict"}
 
-    from src.manifest import read_manifest
-    return read_manifest(TRAIN_MANIFEST), pd.read_csv(PERSON_FOLDS, dtype={"person": str})
+
+def producer(path):
+    """The stage whose output holds `path` (relative to the repository root), or None."""
+    parts = Path(path).parts
+    if len(parts) >= 3 and parts[0] == MODELS.name and parts[2].startswith("fold_"):
+        return f"train@{parts[2].removeprefix('fold_')}-{parts[1]}"
+    return next((stage for folder, stage in PRODUCERS.items() if parts[:1] == folder.parts), None)
+
+
+def read_crops(kind):
+    """(manifest, crops) of faceCrop's `kind` (train | eval) split, checked against each other."""
+    from src.manifest import load_crops
+    return load_crops(CROPS / f"{kind}.npy", CROPS / f"{kind}.csv")
+
+
+def read_folds():
+    """folds/person_folds.csv: the person -> fold table."""
+    from src.folds import read_person_folds
+    return read_person_folds(PERSON_FOLDS)

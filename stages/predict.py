@@ -5,34 +5,33 @@ fold's mask/gender/age models, and the TTA views the ensemble stage chose and sc
 submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
 submission/eval_probs.npy. Params: predict.batch_size."""
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
 from src.atomic import write_csv, write_npy
 from src.data.eval_table import read_eval_table
-from src.ensemble import load_members, soft_vote
-from src.manifest import read_manifest
+from src.errors import BadInputError
+from src.ensemble import load_members, read_members, soft_vote
 from src.params import load_params
 from src.device import pick_device
 from stages import paths
+from stages.entry import run
 
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_params(paths.PARAMS)
-    members = json.loads(paths.ENSEMBLE_MEMBERS.read_text())
+    members = read_members(paths.ENSEMBLE_MEMBERS)
     tta = members["tta"]
     device = pick_device()
     info = read_eval_table(paths.DATA)
-    manifest = read_manifest(paths.EVAL_MANIFEST)
+    manifest, crops = paths.read_crops("eval")
     # Every info.csv row must have its crop, in the same order: no row is ever dropped.
     if manifest["image_id"].tolist() != info["image_id"].tolist():
         missing = sorted(set(info["image_id"]) - set(manifest["image_id"]))
-        raise ValueError(f"{paths.EVAL_MANIFEST} does not match data/eval/info.csv row for row "
-                         f"(missing {missing[:5]}); rerun faceCrop")
-    crops = np.load(paths.EVAL_CROPS, mmap_mode="r")
+        raise BadInputError(paths.EVAL_MANIFEST, f"does not match data/eval/info.csv row for row "
+                                                 f"(missing {missing[:5]}): the crops are of other eval data")
     loaded = load_members(members["members"], device)
     probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta)
     if len(probs) != len(info) or not np.isfinite(probs).all():
@@ -46,4 +45,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -8,12 +8,13 @@ from src.folds import person_folds
 from src.manifest import read_manifest
 from src.params import load_params
 from stages import paths
+from stages.entry import run
 
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     cfg = load_params(paths.PARAMS)["split"]
-    table = read_manifest(paths.TRAIN_MANIFEST)
+    table = read_manifest(paths.TRAIN_MANIFEST, required=("person", "gender", "age_band"))
     folds = person_folds(table, cfg["k"], cfg["seed"])
     write_csv(paths.PERSON_FOLDS, folds)
     sizes = folds["fold"].value_counts().sort_index().tolist()
@@ -21,4 +22,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -10,18 +10,18 @@ to resume an interrupted run. Params: seed, train.*."""
 import argparse
 import time
 
-import numpy as np
 import pandas as pd
 from dvclive import Live
 
 from src.atomic import save_torch, write_csv
-from src.backbone_weights import WeightsError, with_backbone
+from src.backbone_weights import with_backbone
 from src.folds import fold_split
 from src.params import load_params
 from src.tasks import TASK_CLASSES
 from src.fold_model import checkpoint_payload
 from src.training import train_model
 from stages import paths
+from stages.entry import run
 
 
 def main():
@@ -32,16 +32,13 @@ def main():
     args = parser.parse_args()
     fold, task = args.fold, args.task
     params = load_params(paths.PARAMS, names=("train",))
-    try:
-        cfg = with_backbone(params["train"], paths.WEIGHTS)  # weights/ file and its normalisation
-    except WeightsError as e:
-        raise SystemExit(f"train --fold {fold}: {e}")
-    table, folds = paths.read_folds()
+    cfg = with_backbone(params["train"], paths.WEIGHTS)  # weights/ file and its normalisation
+    table, crops = paths.read_crops("train")
+    folds = paths.read_folds()
     try:
         train_idx, val_idx = fold_split(table["person"], folds, fold)
     except ValueError as e:
         raise SystemExit(f"train --fold {fold}: {paths.PERSON_FOLDS}: {e}")
-    crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
     labels = table["label"].to_numpy()
     started = time.time()
 
@@ -81,4 +78,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

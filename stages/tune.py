@@ -15,16 +15,16 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from src.atomic import atomic_path, write_csv, write_json
-from src.backbone_weights import WeightsError, with_backbone
+from src.backbone_weights import with_backbone
 from src.folds import fold_split
 from src.params import load_params
 from src.tuning import cluster
 from src.tuning.space import check_tune, default_point, to_domains
 from stages import paths
+from stages.entry import run
 
 
 def main():
@@ -33,21 +33,19 @@ def main():
     params = load_params(paths.PARAMS, names=("train",))
     cfg, train = params["tune"], params["train"]
     space = check_tune(cfg, train)  # a bad tune block fails before any work
-    table, folds = paths.read_folds()
+    table, crops = paths.read_crops("train")
+    folds = paths.read_folds()
     try:
         train_idx, val_idx = fold_split(table["person"], folds, cfg["fold"])
     except ValueError as e:
         raise SystemExit(f"tune.fold: {paths.PERSON_FOLDS}: {e}")
     task = cfg.get("task", "all")
-    crops = np.load(paths.TRAIN_CROPS, mmap_mode="r")
     labels = table["label"].to_numpy()
     # Copies in memory, handed to the trials through Ray's object store (cluster workers see no files).
     data = {"train_x": crops[train_idx], "train_y": labels[train_idx],
             "val_x": crops[val_idx], "val_y": labels[val_idx]}
-    try:  # the pretrained weights travel as bytes too (src.tuning.trainable writes them where it runs)
-        backbone = with_backbone(train, paths.WEIGHTS)
-    except WeightsError as e:
-        raise SystemExit(f"tune: {e}")
+    # the pretrained weights travel as bytes too (src.tuning.trainable writes them where it runs)
+    backbone = with_backbone(train, paths.WEIGHTS)
     data["backbone"] = Path(backbone["pretrained"]).read_bytes() if backbone["pretrained"] else b""
 
     ray_info = cluster.connect(cfg["address"])
@@ -68,7 +66,7 @@ def main():
     left = search.trials_left(grid, cfg["num_samples"])
     if left > 0:
         raise SystemExit(f"tune: the search was interrupted with {left} of {cfg['num_samples']} trials unfinished; "
-                         f"set tune.resume: true to continue it from {paths.TUNE / 'ray'}")
+                         f"set tune.resume: true to continue it from {paths.TUNE_RUNS / 'search'}")
 
     keys = list(domains)
     trials = results.trials_table(grid, keys, train, cfg["max_t"])
@@ -96,4 +94,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -7,22 +7,20 @@ weights/<model>.safetensors in timm's naming. DVC caches them: `dvc push` shares
 never downloads, and the train stages read them offline. Params: train.model, train.pretrained."""
 import argparse
 
-from src.backbone_weights import WeightsError, fetch_weights, pretrained_source, write_weights
+from src.backbone_weights import fetch_weights, pretrained_source, write_weights
 from src.params import load_params
 from stages import paths
+from stages.entry import run
 
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     cfg = load_params(paths.PARAMS)["train"]
     model, source = cfg["model"], pretrained_source(cfg)
-    try:
-        state, norm = fetch_weights(model, source)
-    except WeightsError as e:
-        raise SystemExit(f"weights: {e}")
+    state, norm = fetch_weights(model, source)
     record = write_weights(paths.WEIGHTS, model, source, state, norm)
     print(f"weights: {model} from {source}: {record['tensors']} tensors -> {paths.WEIGHTS}/")
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -135,7 +135,7 @@ def test_hub_offline_without_a_cached_copy_says_how_to_get_them(tmp_path):
                                               "HF_HOME": str(tmp_path)}))
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("src.backbone_weights.WeightsError: train.pretrained: hub: could not get timm's ImageNet "
+    assert last.startswith("src.errors.WeightsError: train.pretrained: hub: could not get timm's ImageNet "
                            "weights of efficientnet_lite0 (")
     assert last.endswith("). Run the weights stage once with network access (`dvc repro weights`), or "
                          "`dvc pull weights` from the team's remote, or use train.pretrained: packaged "

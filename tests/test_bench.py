@@ -22,9 +22,14 @@ def test_quick_bench_writes_every_key(tmp_path):
     assert "train real / ceiling" in done.stdout  # the printed table
 
 
-def test_gpu_smoke_parses_and_refuses_without_cuda_or_dry_runs():
-    assert subprocess.run(["bash", "-n", "bench/gpu_smoke.sh"], cwd=REPO).returncode == 0
+def test_gpu_smoke_dry_runs_anywhere_and_refuses_only_without_cuda():
     import torch
+
+    # The CPU check of the script runs on every machine, a CUDA one included.
+    done = subprocess.run(["bash", "bench/gpu_smoke.sh", "--dry-run"], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert "images/s" in done.stdout, done.stdout[-2000:]
     if not torch.cuda.is_available():
         done = subprocess.run(["bash", "bench/gpu_smoke.sh"], cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 2 and "no CUDA device" in done.stderr

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from src.data.errors import BadInputError
+from src.errors import BadInputError
 from src.data.eval_table import read_eval_table
 from tests.fake_layout import make_eval_layout, write_eval_csv
 

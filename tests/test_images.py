@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.data.errors import BadImageError, BadInputError
+from src.errors import BadImageError, BadInputError
 from src.data.images import MAX_PIXELS, load_rgb
 from tests.fake_layout import write_image
 
@@ -42,7 +42,8 @@ def assert_rgb(array, height, width):
 def test_jpeg_and_png_load_as_rgb(tmp_path):
     jpeg = load_rgb(write_image(tmp_path / "a.jpg", (6, 4), RED))
     png = load_rgb(write_image(tmp_path / "a.png", (6, 4), RED))
-    assert_rgb(jpeg, 4, 6) and assert_rgb(png, 4, 6)
+    assert_rgb(jpeg, 4, 6)
+    assert_rgb(png, 4, 6)
     assert (png == RED).all()
     assert np.abs(jpeg.astype(int) - RED).max() < 10  # JPEG is lossy
 

@@ -3,9 +3,8 @@ import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
-from src.params import check_params, load_params
+from src.params import ParamsError, check_params, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,7 +56,10 @@ def test_shipped_params_are_valid(params):
 def test_load_uses_safe_yaml(tmp_path):
     unsafe = tmp_path / "params.yaml"
     unsafe.write_text("seed: !!python/object/apply:os.system ['echo pwned']\n")
-    with pytest.raises(yaml.constructor.ConstructorError):
+    # safe_load refuses the python tag (nothing runs); the message names the line
+    message = (r"params.yaml: line 1, column 7: not valid YAML \(could not determine a constructor for the tag "
+               r"'tag:yaml.org,2002:python/object/apply:os.system'\)")
+    with pytest.raises(ParamsError, match=message):
         load_params(unsafe)
 
 

@@ -1,7 +1,7 @@
 """data.relabel: corrections by person folder or image path; bad rows name the file, line and problem."""
 import pytest
 
-from src.data.errors import BadInputError
+from src.errors import BadInputError
 from src.data.train_table import STEMS, _build_table
 from src.labels import encode_class
 from src.params import check_params, load_params

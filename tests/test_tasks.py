@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from src.errors import BadInputError
 from src.ensemble import load_members, member_probs, soft_vote
 from src.inference import predict_probs
 from src.labels import NUM_CLASSES, decode_class, encode_class
@@ -76,11 +77,22 @@ def test_a_mask_model_learns_its_attribute_on_three_classes(task):
     assert best["accuracy"] > 0.9 and best["f1"] == best["f1_mask"] and "f1_gender" not in best
 
 
-def test_task_models_mix_and_sample_on_their_own_classes(task):
-    cfg = {**CFG, "epochs": 1, "sampler": "weighted", "mix": {"cutmix_alpha": 1.0, "vertical": True},
+def age_colour_task(n, seed):
+    """Images whose colour tells the age band; mask and gender drawn at random (noise for an age model)."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(0, 3, n)
+    labels = encode_class(rng.integers(0, 3, n), rng.integers(0, 2, n), age)
+    colours = np.array([[220, 40, 40], [40, 220, 40], [40, 40, 220]])[age]
+    return np.clip(colours[:, None, None, :] + rng.integers(-30, 30, (n, 32, 24, 3)), 0, 255).astype(np.uint8), labels
+
+
+def test_task_models_mix_and_sample_on_their_own_classes():
+    """An age model with the weighted sampler and vertical CutMix over its 3 classes learns the age band."""
+    cfg = {**CFG, "epochs": 3, "sampler": "weighted", "mix": {"cutmix_alpha": 1.0, "vertical": True},
            "model": "test_efficientnet"}
-    result = train_model(cfg, *task, seed=0, task="age")
-    assert result.val_probs.shape == (48, 3) and np.isfinite(result.history[0]["train_loss"])
+    result = train_model(cfg, *age_colour_task(96, 0), *age_colour_task(48, 1), seed=0, task="age")
+    assert result.val_probs.shape == (48, 3) and np.isfinite([e["train_loss"] for e in result.history]).all()
+    assert result.history[result.best_epoch]["accuracy"] == 1.0 and result.best_f1 == 1.0
 
 
 def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
@@ -107,7 +119,8 @@ def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
     alone = [member_probs(m, crops, 32, CPU, ["hflip"]) for m in members]
     np.testing.assert_allclose(voted, (alone[0] + alone[1]) / 2, rtol=1e-5, atol=1e-7)
     assert np.abs(alone[0] - alone[1]).max() > 0.5  # the members differ: the mean is a real check
-    with pytest.raises(ValueError, match=r"holds a 'mask' model, listed as the 'age' model"):
+    message = r"holds the 'mask' model \(3 classes\); expected the 'age' model \(3 classes\)$"
+    with pytest.raises(BadInputError, match=message):
         load_members([{"mask": str(files["mask"]), "gender": str(files["gender"]), "age": str(files["mask"])}], CPU)
 
 

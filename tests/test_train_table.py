@@ -4,7 +4,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from src.data.errors import BadInputError
+from src.errors import BadInputError
 from src.data.train_table import FOLDER_PATTERN, read_train_table
 from tests.fake_layout import (
     PERSONS,

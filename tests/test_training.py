@@ -34,8 +34,8 @@ def test_learns_an_easy_task_and_reports_each_epoch(task):
                          on_epoch=lambda e, m, imp: seen.append((e, m["f1"])))
     assert [e for e, _ in seen] == [0, 1, 2, 3]
     assert result.best_f1 == max(f for _, f in seen) and result.best_epoch == int(np.argmax([f for _, f in seen]))
-    # 3 of 18 classes present: perfect predictions give macro F1 3/18 over the fixed 18-label list.
-    assert result.history[result.best_epoch]["accuracy"] > 0.9
+    # 3 of 18 classes present: the competition's macro F1 is over those 3 (src.metrics).
+    assert result.history[result.best_epoch]["accuracy"] > 0.9 and result.best_f1 > 0.9
     assert result.val_probs.shape == (48, 18)
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
 

@@ -1,5 +1,6 @@
 """The tune stage: the search space parser, the seeded searcher, and one real tiny search
 (3 trials, one failing on purpose) run as `python -m stages.tune` in a throwaway workspace."""
+import functools
 import json
 import os
 import signal
@@ -20,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 TRAIN = {**yaml.safe_load((REPO / "params.yaml").read_text())["train"], "pretrained": "none"}
 STEMS = ("mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal")
 
-# 3 trials, at most 2 epochs; the loss choice holds a name train_model rejects, and seed 6 makes
-# HyperOpt pick it for the first trial only (test_tiny_space_seed_picks_the_bad_loss_first_only).
+# 3 trials, at most 2 epochs; the loss choice holds a name train_model rejects. The stage test runs it
+# with a seed for which HyperOpt picks that name for the first trial only (bad_loss_first_seed).
 TINY_TUNE = {
     "fold": 0, "num_samples": 3, "max_concurrent": 2, "seed": 6, "n_initial_points": 4, "grace_period": 1,
     "max_t": 2, "reduction_factor": 2, "cpus_per_trial": 1, "gpus_per_trial": 0.5, "resume": False,
@@ -173,8 +174,20 @@ def test_same_seed_gives_the_same_configuration_sequence():
     assert suggestions({**cfg, "seed": cfg["seed"] + 1}, 6) != first
 
 
-def test_tiny_space_seed_picks_the_bad_loss_first_only():
-    picked = [c["loss.name"] for c in suggestions(TINY_TUNE, 3)]
+@functools.cache
+def bad_loss_first_seed():
+    """A HyperOpt seed whose first 3 suggestions in TINY_TUNE's space are the bad loss, then two good
+    ones: found by asking the searcher, so no test pins one hyperopt release's random sequence."""
+    for seed in range(200):
+        if [c["loss.name"] for c in suggestions({**TINY_TUNE, "seed": seed}, 3)] == \
+                ["no_such_loss", "cross_entropy", "cross_entropy"]:
+            return seed
+    raise AssertionError("no seed in 0..199 gives the bad loss first only")
+
+
+def test_a_seed_orders_the_tiny_search_as_the_stage_test_needs():
+    seed = bad_loss_first_seed()
+    picked = [c["loss.name"] for c in suggestions({**TINY_TUNE, "seed": seed}, 3)]
     assert picked == ["no_such_loss", "cross_entropy", "cross_entropy"]
 
 
@@ -182,7 +195,7 @@ def test_tiny_space_seed_picks_the_bad_loss_first_only():
 
 
 def test_tune_stage_runs_a_tiny_search_and_survives_a_failing_trial(tmp_path):
-    workspace = make_workspace(tmp_path)
+    workspace = make_workspace(tmp_path, tune={**TINY_TUNE, "seed": bad_loss_first_seed()})
     code, output = run_stage(workspace)
     assert code == 0, output[-4000:]
 
@@ -210,8 +223,11 @@ def test_tune_stage_runs_a_tiny_search_and_survives_a_failing_trial(tmp_path):
     assert "dvc exp run -S 'train.lr=" in output and "-S 'train.loss.name=cross_entropy'" in output
     assert "Ray local (loopback) at 127.0.0.1:" in output
     # Each trial keeps at most its best and its last checkpoint, inside the output folder.
-    for trial_dir in (workspace / "scratch" / "tune" / "search").glob("trial_*"):
-        assert len(list(trial_dir.glob("checkpoint_*"))) <= 2
+    trial_dirs = sorted((workspace / "scratch" / "tune" / "search").glob("trial_*"))
+    assert len(trial_dirs) == 3
+    kept = [len(list(trial_dir.glob("checkpoint_*"))) for trial_dir in trial_dirs]
+    # the failed trial saved none; the others their best and last epoch (one file when they are the same)
+    assert sorted(kept)[0] == 0 and all(1 <= k <= 2 for k in sorted(kept)[1:]), kept
 
 
 def test_all_trials_failing_fails_the_stage_with_the_first_error(tmp_path):
@@ -237,9 +253,12 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     first = subprocess.Popen([sys.executable, "-m", "stages.tune"], cwd=workspace, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     experiment = workspace / "scratch" / "tune" / "search"
-    deadline = time.time() + 120
-    while not list(experiment.glob("trial_*/checkpoint_*")) and time.time() < deadline and first.poll() is None:
-        time.sleep(0.2)
+    deadline = time.time() + 300
+    # The state to interrupt in: a trial has saved its first epoch (of 4), the search runs on.
+    while not list(experiment.glob("trial_*/checkpoint_*")):
+        assert first.poll() is None, f"the search ended before any checkpoint:\n{first.communicate()[0][-3000:]}"
+        assert time.time() < deadline, "no trial saved a checkpoint in 300 s"
+        time.sleep(0.05)
     first.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves the experiment and stops
     output = first.communicate(timeout=120)[0]
     assert first.returncode != 0 and "the search was interrupted" in output, output[-3000:]
@@ -252,7 +271,9 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     assert code == 0 and "resuming the interrupted search" in output, output[-3000:]
     trials = pd.read_csv(workspace / "tune" / "trials.csv")
     assert len(trials) == 2 and (trials["status"] == "TERMINATED").all() and (trials["epochs_run"] == 4).all()
-    for progress in experiment.glob("trial_*/progress.csv"):
+    progress_files = sorted(experiment.glob("trial_*/progress.csv"))
+    assert len(progress_files) == 2
+    for progress in progress_files:
         # Each epoch reported once: resumed trials continued after their checkpoint, not from scratch.
         assert pd.read_csv(progress)["epoch"].tolist() == [1, 2, 3, 4]
 

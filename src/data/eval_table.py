@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from src.data.csv_table import read_csv_table
-from src.data.errors import BadInputError
+from src.errors import BadInputError
 
 EVAL_CSV = "eval/info.csv"
 EVAL_IMAGES = "eval/images"

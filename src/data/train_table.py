@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from src.data.csv_table import read_csv_table
-from src.data.errors import BadInputError
+from src.errors import BadInputError
 from src.labels import GENDER_BY_NAME, MASK_BY_STEM, age_band, encode_class
 
 TRAIN_CSV = "train/train.csv"

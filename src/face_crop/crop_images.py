@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from src.atomic import atomic_path
-from src.data.errors import BadImageError
+from src.errors import BadImageError
 from src.data.images import load_rgb
 from src.face_crop.boxes import boxes_frame, crop_region, cut, resolve_boxes
 from src.progress import progress

@@ -1,4 +1,5 @@
-"""Exceptions for bad input data: each names the offending path and says what is wrong."""
+"""Exceptions for bad input (data, files between stages, pretrained weights): each names the offending
+path and says what is wrong."""
 import os
 
 
@@ -18,3 +19,13 @@ class BadInputError(ValueError):
 
 class BadImageError(BadInputError):
     """An image file cannot be decoded into an RGB array."""
+
+
+def first_line(error):
+    """An exception's message cut to its first line and sentence (library errors can run to many)."""
+    text = str(error).strip()
+    return text.splitlines()[0].split(". ")[0].rstrip(".") if text else type(error).__name__
+
+
+class WeightsError(ValueError):
+    """Pretrained weights that cannot be had or do not fit; the message says what to do."""

@@ -1,0 +1,121 @@
+"""`dvc repro tune` killed with SIGKILL mid-search, then `dvc repro tune` with tune.resume: true: the search
+finishes, the trials that had finished are not run again and the unfinished one continues from its checkpoint."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.workspace import env, reference_run, run
+
+# Trials one at a time, 12 epochs each (grace_period = max_t: ASHA stops none).
+TUNE = {"fold": 0, "num_samples": 3, "max_concurrent": 1, "seed": 0, "n_initial_points": 4, "grace_period": 12,
+        "max_t": 12, "reduction_factor": 2, "cpus_per_trial": 1, "gpus_per_trial": 0, "resume": False,
+        "address": "", "space": {"lr": {"loguniform": [0.003, 0.03]}}}
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_ADDRESS": ""}
+
+
+def set_params(ws, tune):
+    params = yaml.safe_load((ws / "params.yaml").read_text())
+    params["tune"] = tune
+    params["train"]["patience"] = 100  # every trial runs all its epochs
+    (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def epochs(trial):
+    """Tune's progress.csv of a trial: one row per reported epoch (our `epoch`, Tune's counters)."""
+    progress = trial / "progress.csv"
+    return pd.read_csv(progress) if progress.is_file() and progress.stat().st_size else pd.DataFrame()
+
+
+def recorded(experiment):
+    """{trial id: (status, epoch of its last result)} in Tune's latest experiment snapshot: what a resume
+    restores (Tune rewrites the file at least every 10 s and after each trial checkpoint)."""
+    snapshots = sorted(experiment.glob("experiment_state-*.json"))
+    if not snapshots:
+        return {}
+    try:
+        trials = json.loads(snapshots[-1].read_text())["trial_data"]
+    except (json.JSONDecodeError, KeyError):  # caught mid-write: look again
+        return {}
+    states = {}
+    for trial, run_metadata in trials:
+        trial, last = json.loads(trial), json.loads(run_metadata).get("last_result") or {}
+        states[trial["trial_id"]] = (trial["status"], last.get("epoch", 0))
+    return states
+
+
+def finished_and_running(experiment):
+    """(trial ids the snapshot records as finished, trial ids it records running with a saved epoch)."""
+    states = recorded(experiment)
+    finished = [t for t, (status, epoch) in states.items() if status == "TERMINATED" and epoch == TUNE["max_t"]]
+    running = [t for t, (status, epoch) in states.items() if status == "RUNNING" and 1 <= epoch < TUNE["max_t"]]
+    return finished, running
+
+
+def snapshot(trial):
+    return {str(p.relative_to(trial)): p.stat().st_mtime_ns for p in trial.rglob("checkpoint_*/*")}
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory):
+    reference, _ = reference_run(tmp_path_factory)
+    ws = tmp_path_factory.mktemp("tune_kill") / "repo"
+    shutil.copytree(reference, ws, symlinks=True)
+    set_params(ws, TUNE)
+    experiment = ws / "scratch" / "tune" / "search"
+    log = ws.parent / "killed.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(["dvc", "repro", "tune"], cwd=ws, env=env(RAY_ENV), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 600
+    # The state to kill in: Tune has recorded the first trial finished and the second running with a
+    # checkpoint (the trials it created since its last snapshot would be lost and replaced by new ones).
+    while not all(finished_and_running(experiment)):
+        assert proc.poll() is None, f"dvc repro tune ended before the state to kill in:\n{log.read_text()[-3000:]}"
+        assert time.time() < deadline, "no trial finished while another ran in 600 s"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    (first_id,), (second_id,) = finished_and_running(experiment)
+    first_trial, second_trial = experiment / f"trial_{first_id}", experiment / f"trial_{second_id}"
+    first_files = snapshot(first_trial)
+    second_at_kill = recorded(experiment)[second_id][1]
+
+    set_params(ws, {**TUNE, "resume": True})
+    out = run(["dvc", "repro", "tune"], ws, RAY_ENV)
+    return ws, experiment, first_trial, first_files, second_trial, second_at_kill, out
+
+
+def test_the_kill_landed_mid_search(killed_and_resumed):
+    *_, second_at_kill, _ = killed_and_resumed
+    assert 1 <= second_at_kill < TUNE["max_t"], second_at_kill
+
+
+def test_the_resumed_search_finishes_every_trial(killed_and_resumed):
+    ws, *_, out = killed_and_resumed
+    assert "tune: resuming the interrupted search" in out
+    trials = pd.read_csv(ws / "tune" / "trials.csv")
+    assert len(trials) == TUNE["num_samples"] and (trials["status"] == "TERMINATED").all(), trials
+    assert (trials["epochs_run"] == TUNE["max_t"]).all() and trials["error"].isna().all(), trials
+    assert (ws / "tune" / "best_params.yaml").is_file()
+
+
+def test_the_finished_trial_was_not_run_again(killed_and_resumed):
+    _, experiment, first_trial, first_files, *_ = killed_and_resumed
+    assert snapshot(first_trial) == first_files  # no checkpoint written again
+    assert len(list(experiment.glob("trial_*"))) == TUNE["num_samples"]
+
+
+def test_the_unfinished_trial_continued_from_its_checkpoint(killed_and_resumed):
+    *_, second_trial, second_at_kill, _ = killed_and_resumed
+    rows = epochs(second_trial)
+    # The rows since the restore: the first epoch the resumed trial reported follows a saved one.
+    since_restore = rows.iloc[rows.index[rows["iterations_since_restore"] == 1][-1]:]
+    assert 2 <= since_restore["epoch"].iloc[0] <= second_at_kill + 1, rows
+    assert since_restore["epoch"].tolist() == list(range(since_restore["epoch"].iloc[0], TUNE["max_t"] + 1))
