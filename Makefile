@@ -43,4 +43,4 @@ plots: $(STAMP)
 # System packages of the browser and SSH-remote tests (chromium, openssh-server): installed when root.
 test: $(STAMP)
 	bash tests/system_deps.sh
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests

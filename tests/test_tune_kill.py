@@ -58,6 +58,28 @@ def finished_and_running(experiment):
     return finished, running
 
 
+def searcher_saved_with_the_snapshot(experiment):
+    """Tune writes experiment_state-<session>.json, then search_gen_state-<session>.json (the searcher's count
+    of trials created). A kill between the two writes restores a searcher that has forgotten the last trial it
+    created and makes one trial too many; the searcher file at least as new as the snapshot rules that out."""
+    state = sorted(experiment.glob("experiment_state-*.json"))[-1]
+    searcher = state.with_name(state.name.replace("experiment_state-", "search_gen_state-"))
+    return searcher.is_file() and searcher.stat().st_mtime_ns >= state.stat().st_mtime_ns
+
+
+def frozen_in_the_state_to_kill(proc, experiment):
+    """Tune has recorded the first trial finished and the second running with a checkpoint (trials created
+    since its last snapshot would be lost and replaced by new ones), searcher saved with it. Checked with the
+    run stopped (SIGSTOP), so that no write lands between the check and the SIGKILL; else it goes on."""
+    if not all(finished_and_running(experiment)):
+        return False
+    os.killpg(proc.pid, signal.SIGSTOP)
+    if all(finished_and_running(experiment)) and searcher_saved_with_the_snapshot(experiment):
+        return True
+    os.killpg(proc.pid, signal.SIGCONT)
+    return False
+
+
 def snapshot(trial):
     return {str(p.relative_to(trial)): p.stat().st_mtime_ns for p in trial.rglob("checkpoint_*/*")}
 
@@ -74,9 +96,7 @@ def killed_and_resumed(tmp_path_factory):
         proc = subprocess.Popen(["dvc", "repro", "tune"], cwd=ws, env=env(RAY_ENV), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 600
-    # The state to kill in: Tune has recorded the first trial finished and the second running with a
-    # checkpoint (the trials it created since its last snapshot would be lost and replaced by new ones).
-    while not all(finished_and_running(experiment)):
+    while not frozen_in_the_state_to_kill(proc, experiment):
         assert proc.poll() is None, f"dvc repro tune ended before the state to kill in:\n{log.read_text()[-3000:]}"
         assert time.time() < deadline, "no trial finished while another ran in 600 s"
         time.sleep(0.02)
