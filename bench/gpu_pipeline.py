@@ -17,7 +17,7 @@ from tests.workspace import make_sample, make_workspace, run
 # The configuration README.md gives for one GPU and the real data (tests/test_bench.py keeps them equal).
 GPU_CONFIG = {"train.model": "efficientnet_b3", "train.pretrained": "hub", "face_crop.size": [320, 256],
               "train.batch_size": 64, "train.epochs": 12, "train.patience": 4, "train.lr": 0.001,
-              "train.backbone_lr": 0.3, "train.warmup_epochs": 1, "train.heads": "multi"}
+              "train.backbone_lr": 0.3, "train.warmup_epochs": 1, "train.frozen_stages": 0, "train.heads": "multi"}
 
 
 def nested(flat):
@@ -52,7 +52,8 @@ def main(argv=None):
         if args.pretrained == "packaged":
             config["train.model"] = "efficientnet_lite0"
     if args.tiny:
-        config.update({"train.model": "mobilenetv3_small_050", "train.pretrained": "none", "face_crop.size": [32, 24],
+        config.update({"train.model": "mobilenetv3_small_050", "train.pretrained": "none", "train.frozen_stages": 0,
+                       "face_crop.size": [32, 24],
                        "train.batch_size": 8, "face_crop.detector": "center"})
     with tempfile.TemporaryDirectory(prefix="gpu_pipeline_") as root:
         ws = make_workspace(Path(root) / "repo", nested(config))

@@ -28,7 +28,7 @@ def network_args(cfg, task="all"):
     """build_model arguments of train.model / heads for a model of `task` (src.tasks)."""
     return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": cfg.get("pretrained", ""),
             "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single"),
-            "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
+            "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"]), "frozen_stages": cfg.get("frozen_stages", 0)}
 
 
 class Estimator(nn.Module):
@@ -66,7 +66,7 @@ def checkpoint_payload(cfg, model_state, task="all"):
     """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
     return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
             "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
-            "mean": list(cfg["mean"]), "std": list(cfg["std"])}
+            "mean": list(cfg["mean"]), "std": list(cfg["std"]), "frozen_stages": cfg.get("frozen_stages", 0)}
 
 
 FILE_KEYS = ("model", "task", "num_classes", "state_dict", "heads", "ensemble", "mean", "std")
@@ -93,7 +93,8 @@ def load_fold_model(path, device, task=None):
         raise BadInputError(path, f"holds the {held!r} model with {classes} classes; that model has "
                                   f"{num_classes(held)}")
     cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
-           "mean": checkpoint["mean"], "std": checkpoint["std"]}
+           "mean": checkpoint["mean"], "std": checkpoint["std"],
+           "frozen_stages": checkpoint.get("frozen_stages", 0)}  # frozen BatchNorm layers hold other keys
     model = build_network(cfg, checkpoint["task"])
     try:
         model.load_state_dict(checkpoint["state_dict"])

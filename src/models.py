@@ -14,7 +14,8 @@ import os
 import timm
 import torch
 from torch import nn
-from timm.models import load_state_dict
+from timm.models import group_modules, group_parameters, load_state_dict
+from timm.utils.model import freeze
 
 from src.heads import MultiHeadNet
 
@@ -57,16 +58,18 @@ def check_heads(heads: str, num_classes: int) -> None:
 
 
 def build_model(name: str, num_classes: int = 18, pretrained: str = "", drop_rate: float = 0.0,
-                heads: str = "single", mean=DEFAULT_MEAN, std=DEFAULT_STD) -> nn.Module:
+                heads: str = "single", mean=DEFAULT_MEAN, std=DEFAULT_STD, frozen_stages: int = 0) -> nn.Module:
     """heads="single": one num_classes-way classifier; "multi": src.heads.MultiHeadNet (18-class
-    logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std)."""
+    logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std).
+    frozen_stages: see freeze_stages."""
     check_heads(heads, num_classes)
     if heads == "multi":
-        return PixelInput(MultiHeadNet(timm_model(name, 0, pretrained, drop_rate)), mean, std)
-    return PixelInput(timm_model(name, num_classes, pretrained, drop_rate), mean, std)
+        return PixelInput(MultiHeadNet(timm_model(name, 0, pretrained, drop_rate, frozen_stages)), mean, std)
+    return PixelInput(timm_model(name, num_classes, pretrained, drop_rate, frozen_stages), mean, std)
 
 
-def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: float = 0.0) -> nn.Module:
+def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: float = 0.0,
+               frozen_stages: int = 0) -> nn.Module:
     """The bare timm network (num_classes=0: pooled features, no classifier)."""
     check_model_name(name)
     if pretrained and not os.path.isfile(pretrained):
@@ -75,7 +78,41 @@ def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: flo
     model = timm.create_model(name, pretrained=False, num_classes=num_classes, drop_rate=drop_rate)
     if pretrained:
         load_backbone(model, pretrained)
+    freeze_stages(model, frozen_stages)
     return model
+
+
+def check_frozen_stages(name: str, stages: int, source: str) -> None:
+    """train.frozen_stages fits train.model (built on the meta device: no memory, no weights) and freezes
+    pretrained layers, not random ones."""
+    if not stages:
+        return
+    if source == "none":
+        raise ValueError(f"train.frozen_stages: {stages} would fix randomly initialised layers "
+                         f"(train.pretrained none); set it to 0 or choose pretrained weights")
+    with torch.device("meta"):
+        freeze_stages(timm.create_model(name, pretrained=False), stages)
+
+
+def freeze_stages(model: nn.Module, stages: int) -> None:
+    """Fix the stem and the first `stages` stages of a timm network, as timm's coarse group_matcher groups
+    it (group 0 the stem, then one group per stage, the last the head): their weights do not learn, their
+    BatchNorm statistics stay (timm's freeze: FrozenBatchNorm2d) and no gradient flows back through them,
+    which saves their backward pass. 0: nothing frozen."""
+    if not stages:
+        return
+    matcher = model.group_matcher(coarse=True)
+    modules = group_modules(model, matcher)
+    last_stage = len(modules) - 2  # groups: stem, the stages, the head
+    if not 1 <= stages <= last_stage:
+        raise ValueError(f"train.frozen_stages: {model.pretrained_cfg.get('architecture')} has stages 1.."
+                         f"{last_stage} after its stem; got {stages}")
+    frozen = sorted(modules)[:stages + 1]
+    freeze(model, [name for group in frozen for name in modules[group]])
+    params = group_parameters(model, matcher)
+    for name, param in model.named_parameters():  # parameters outside any module of a group (ViT pos_embed)
+        if any(name in params[group] for group in frozen):
+            param.requires_grad_(False)
 
 
 def load_backbone(model: nn.Module, path: str) -> None:

@@ -38,6 +38,7 @@ RULES = {
     "train.lr": number(0, low_open=True),
     "train.backbone_lr": number(0, 1),
     "train.warmup_epochs": number(0),
+    "train.frozen_stages": integer(0),
     "train.optimizer": mapping,
     "train.scheduler": mapping,
     "train.loss": mapping,
@@ -87,6 +88,7 @@ RULES = {
 # The modeling options (off by default) may be absent: params files written before them stay valid.
 MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
 OPTIONAL = {"train.device", "train.pretrained", "train.backbone_lr", "train.warmup_epochs", "train.drop_rate",
+            "train.frozen_stages",
             "data.relabel", "tune.task", "tune.wandb.project", "tune.wandb.group"} | {
     key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
 
@@ -239,7 +241,7 @@ def _check_train_names(train):
     from src.backbone_weights import check_source, pretrained_source
     from src.losses import build_loss
     from src.mixing import build_mixer
-    from src.models import check_model_name
+    from src.models import check_frozen_stages, check_model_name
     from src.optim import build_optimizer, build_scheduler
     from src.samplers import build_sampler
     from src.train_ensemble import check_ensemble
@@ -247,6 +249,7 @@ def _check_train_names(train):
 
     check_model_name(train["model"])
     check_source(train["model"], pretrained_source(train))
+    check_frozen_stages(train["model"], train.get("frozen_stages", 0), pretrained_source(train))
     build_loss(train["loss"], np.ones(18))
     optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
     build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)

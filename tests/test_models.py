@@ -64,3 +64,18 @@ def test_unknown_model_names_close_matches():
 def test_missing_weights_file():
     with pytest.raises(FileNotFoundError, match=r"train\.pretrained.*nowhere\.pth"):
         build_model("resnet18", pretrained="/nowhere.pth")
+
+
+def test_frozen_stages_fix_the_stem_and_first_stages_only():
+    from src.models import check_frozen_stages
+    model = build_model("resnet18", frozen_stages=2).net
+    fixed = {name.split(".")[0] for name, p in model.named_parameters() if not p.requires_grad}
+    assert fixed == {"conv1", "layer1", "layer2"}  # their BatchNorms hold buffers only now:
+    assert {type(model.bn1).__name__, type(model.layer2[1].bn2).__name__} == {"FrozenBatchNorm2d"}
+    assert type(model.layer3[0].bn1) is torch.nn.BatchNorm2d
+    model(torch.randn(2, 3, 64, 48)).sum().backward()
+    assert model.conv1.weight.grad is None and model.layer3[0].conv1.weight.grad is not None
+    with pytest.raises(ValueError, match=r"train.frozen_stages: resnet18 has stages 1..4 after its stem; got 5"):
+        check_frozen_stages("resnet18", 5, "packaged")
+    with pytest.raises(ValueError, match=r"train.frozen_stages: 2 would fix randomly initialised layers"):
+        check_frozen_stages("resnet18", 2, "none")

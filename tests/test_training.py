@@ -123,3 +123,23 @@ def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tm
     assert torch.equal(trained["net.conv1.weight"], source.conv1.weight)
     assert torch.equal(trained["net.layer4.1.conv2.weight"], source.layer4[1].conv2.weight)
     assert not torch.equal(trained["net.fc.weight"], source.fc.weight)
+
+
+def test_frozen_stages_keep_stem_and_first_stages_and_the_file_round_trips(task, tmp_path):
+    from src.models import build_model
+    source = build_model("resnet18", num_classes=18).net
+    torch.save(source.state_dict(), tmp_path / "w.pt")
+    cfg = {**CFG, "model": "resnet18", "pretrained": str(tmp_path / "w.pt"), "epochs": 2, "frozen_stages": 2}
+    trained = train_model(cfg, *task, seed=0).best_state
+    frozen = {"conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer2.1.bn2.running_var"}
+    learnt = {"layer3.0.conv1.weight", "layer4.1.bn2.running_var", "fc.weight"}
+    reference = source.state_dict()
+    assert all(torch.equal(trained[f"net.{key}"], reference[key]) for key in frozen)
+    assert not any(torch.equal(trained[f"net.{key}"], reference[key]) for key in learnt)
+    torch.save(checkpoint_payload(cfg, trained), tmp_path / "model.pt")  # predict rebuilds the frozen layers
+    model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
+    assert checkpoint["frozen_stages"] == 2
+    images = torch.randint(0, 256, (2, 3, 32, 24), dtype=torch.uint8)
+    expected = build_model("resnet18", frozen_stages=2, mean=CFG["mean"], std=CFG["std"])
+    expected.load_state_dict(trained)
+    torch.testing.assert_close(model(images), expected.eval()(images))

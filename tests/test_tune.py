@@ -18,7 +18,7 @@ from src.backbone_weights import write_weights
 from src.tuning.space import KINDS, apply_overrides, as_params, check_space, default_point, parse_space
 
 REPO = Path(__file__).resolve().parents[1]
-TRAIN = {**yaml.safe_load((REPO / "params.yaml").read_text())["train"], "pretrained": "none"}
+TRAIN = {**yaml.safe_load((REPO / "params.yaml").read_text())["train"], "pretrained": "none", "frozen_stages": 0}
 STEMS = ("mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal")
 
 # 3 trials, at most 2 epochs; the loss choice holds a name train_model rejects. The stage test runs it

@@ -50,11 +50,14 @@ def merge(base, override):
 def write_params(ws, overrides):
     """params.yaml = the repo's params.yaml with overrides merged in (nested dicts merge, rest replaces).
     An overriding train.model without packaged ImageNet weights (the tiny test models) gets
-    train.pretrained none unless the overrides say otherwise."""
+    train.pretrained none and train.frozen_stages 0 (nothing pretrained to keep) unless the overrides say
+    otherwise."""
     params = merge(yaml.safe_load((REPO / "params.yaml").read_text()), copy.deepcopy(overrides))
     train = overrides.get("train", {})
     if "model" in train and "pretrained" not in train and train["model"] not in PACKAGED_MODELS:
         params["train"]["pretrained"] = "none"
+        if "frozen_stages" not in train:
+            params["train"]["frozen_stages"] = 0
     (Path(ws) / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
 
