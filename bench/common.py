@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from src.crop_dataset import CropDataset, make_loader
+from src.fold_model import network_args
 from src.labels import NUM_CLASSES
 from src.losses import build_loss
 from src.models import build_model
@@ -91,10 +92,8 @@ class TrainStep:
     def __init__(self, cfg, labels, device, seed=0):
         self.cfg, self.device = cfg, device
         torch.manual_seed(seed)
-        self.model = build_model(cfg["model"], NUM_CLASSES, "", cfg.get("drop_rate", 0.0),
-                                 mean=cfg["mean"], std=cfg["std"]).to(device)
-        if device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # train_model's network (frozen stages included), random weights: the speed is the same
+        self.model = build_model(**network_args({**cfg, "pretrained": ""})).to(device, memory_format=torch.channels_last)
         self.loss_fn = build_loss(cfg["loss"], np.bincount(labels, minlength=NUM_CLASSES)).to(device)
         self.optimizer = build_optimizer(cfg["optimizer"], self.model.parameters(), cfg["lr"])
         self.scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")

@@ -66,7 +66,7 @@ def checkpoint_payload(cfg, model_state, task="all"):
     """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
     return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
             "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
-            "mean": list(cfg["mean"]), "std": list(cfg["std"]), "frozen_stages": cfg.get("frozen_stages", 0)}
+            "mean": list(cfg["mean"]), "std": list(cfg["std"])}
 
 
 FILE_KEYS = ("model", "task", "num_classes", "state_dict", "heads", "ensemble", "mean", "std")
@@ -93,8 +93,7 @@ def load_fold_model(path, device, task=None):
         raise BadInputError(path, f"holds the {held!r} model with {classes} classes; that model has "
                                   f"{num_classes(held)}")
     cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
-           "mean": checkpoint["mean"], "std": checkpoint["std"],
-           "frozen_stages": checkpoint.get("frozen_stages", 0)}  # frozen BatchNorm layers hold other keys
+           "mean": checkpoint["mean"], "std": checkpoint["std"]}
     model = build_network(cfg, checkpoint["task"])
     try:
         model.load_state_dict(checkpoint["state_dict"])

@@ -21,8 +21,8 @@ def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0):
     """One pass over `crops` feeding every batch to every model: [N x C_k float32 per model], each the
     softmax averaged over the identity and the TTA views. Models may differ in their classes."""
     check_tta(tta)
-    for model in models:
-        model.eval()
+    for model in models:  # channels_last weights: faster on CPU and GPU (see src.training)
+        model.eval().to(memory_format=torch.channels_last)
     views = [lambda batch: batch] + [TTA_VIEWS[name] for name in tta]
     loader = make_loader(CropDataset(crops, None, None), batch_size, num_workers)
     chunks = [[] for _ in models]
@@ -30,7 +30,8 @@ def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0):
         images = images.to(device, non_blocking=True)
         with autocast(device):
             for model, out in zip(models, chunks):
-                total = sum(torch.softmax(model(view(images)).float(), dim=1) for view in views)
+                total = sum(torch.softmax(model(view(images).contiguous(memory_format=torch.channels_last)).float(),
+                                          dim=1) for view in views)
                 out.append((total / len(views)).cpu().numpy())
     return [np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32) for out in chunks]
 

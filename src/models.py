@@ -15,7 +15,6 @@ import timm
 import torch
 from torch import nn
 from timm.models import group_modules, group_parameters, load_state_dict
-from timm.utils.model import freeze
 
 from src.heads import MultiHeadNet
 
@@ -36,9 +35,10 @@ class PixelInput(nn.Module):
     """net((x / 255 - mean) / std) for pixel batches 0..255 (uint8 or float), as one multiply-add per
     element; a uint8 batch is promoted to float32 by that same operation."""
 
-    def __init__(self, net: nn.Module, mean, std):
+    def __init__(self, net: nn.Module, mean, std, fixed=()):
         super().__init__()
         self.net = net
+        self.fixed = list(fixed)  # modules of `net` that stay in eval mode (freeze_stages), not registered twice
         mean, std = torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
         if mean.shape != (3,) or std.shape != (3,) or not bool((std > 0).all()):
             raise ValueError(f"train.mean/std: three values each, std > 0; got {mean.tolist()}, {std.tolist()}")
@@ -47,6 +47,12 @@ class PixelInput(nn.Module):
 
     def forward(self, x):
         return self.net(torch.addcmul(self.shift, x, self.scale))
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for module in self.fixed:
+            module.eval()
+        return self
 
 
 def check_heads(heads: str, num_classes: int) -> None:
@@ -63,13 +69,12 @@ def build_model(name: str, num_classes: int = 18, pretrained: str = "", drop_rat
     logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std).
     frozen_stages: see freeze_stages."""
     check_heads(heads, num_classes)
-    if heads == "multi":
-        return PixelInput(MultiHeadNet(timm_model(name, 0, pretrained, drop_rate, frozen_stages)), mean, std)
-    return PixelInput(timm_model(name, num_classes, pretrained, drop_rate, frozen_stages), mean, std)
+    net = timm_model(name, 0 if heads == "multi" else num_classes, pretrained, drop_rate)
+    fixed = freeze_stages(net, frozen_stages)
+    return PixelInput(MultiHeadNet(net) if heads == "multi" else net, mean, std, fixed)
 
 
-def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: float = 0.0,
-               frozen_stages: int = 0) -> nn.Module:
+def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: float = 0.0) -> nn.Module:
     """The bare timm network (num_classes=0: pooled features, no classifier)."""
     check_model_name(name)
     if pretrained and not os.path.isfile(pretrained):
@@ -78,7 +83,6 @@ def timm_model(name: str, num_classes: int, pretrained: str = "", drop_rate: flo
     model = timm.create_model(name, pretrained=False, num_classes=num_classes, drop_rate=drop_rate)
     if pretrained:
         load_backbone(model, pretrained)
-    freeze_stages(model, frozen_stages)
     return model
 
 
@@ -94,13 +98,15 @@ def check_frozen_stages(name: str, stages: int, source: str) -> None:
         freeze_stages(timm.create_model(name, pretrained=False), stages)
 
 
-def freeze_stages(model: nn.Module, stages: int) -> None:
+def freeze_stages(model: nn.Module, stages: int) -> list:
     """Fix the stem and the first `stages` stages of a timm network, as timm's coarse group_matcher groups
-    it (group 0 the stem, then one group per stage, the last the head): their weights do not learn, their
-    BatchNorm statistics stay (timm's freeze: FrozenBatchNorm2d) and no gradient flows back through them,
-    which saves their backward pass. 0: nothing frozen."""
+    it (group 0 the stem, then one group per stage, the last the head): their weights do not learn and no
+    gradient flows back through them, which saves their backward pass. Returns their modules, which
+    PixelInput keeps in eval mode (BatchNorm statistics fixed, computed by torch's fused kernel; timm's
+    freeze() swaps in FrozenBatchNorm2d, whose unfused arithmetic made predict 3x slower on CPU).
+    The state_dict keeps its keys: a fold model file loads into the plain network. 0: nothing frozen."""
     if not stages:
-        return
+        return []
     matcher = model.group_matcher(coarse=True)
     modules = group_modules(model, matcher)
     last_stage = len(modules) - 2  # groups: stem, the stages, the head
@@ -108,11 +114,12 @@ def freeze_stages(model: nn.Module, stages: int) -> None:
         raise ValueError(f"train.frozen_stages: {model.pretrained_cfg.get('architecture')} has stages 1.."
                          f"{last_stage} after its stem; got {stages}")
     frozen = sorted(modules)[:stages + 1]
-    freeze(model, [name for group in frozen for name in modules[group]])
-    params = group_parameters(model, matcher)
-    for name, param in model.named_parameters():  # parameters outside any module of a group (ViT pos_embed)
-        if any(name in params[group] for group in frozen):
+    fixed = [model.get_submodule(name) for group in frozen for name in modules[group]]
+    params = {name for group in frozen for name in group_parameters(model, matcher)[group]}
+    for name, param in model.named_parameters():  # by name: also those outside any module (ViT pos_embed)
+        if name in params:
             param.requires_grad_(False)
+    return fixed
 
 
 def load_backbone(model: nn.Module, path: str) -> None:

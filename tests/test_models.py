@@ -68,13 +68,18 @@ def test_missing_weights_file():
 
 def test_frozen_stages_fix_the_stem_and_first_stages_only():
     from src.models import check_frozen_stages
-    model = build_model("resnet18", frozen_stages=2).net
+    wrapped = build_model("resnet18", frozen_stages=2).train()
+    model = wrapped.net
     fixed = {name.split(".")[0] for name, p in model.named_parameters() if not p.requires_grad}
-    assert fixed == {"conv1", "layer1", "layer2"}  # their BatchNorms hold buffers only now:
-    assert {type(model.bn1).__name__, type(model.layer2[1].bn2).__name__} == {"FrozenBatchNorm2d"}
-    assert type(model.layer3[0].bn1) is torch.nn.BatchNorm2d
-    model(torch.randn(2, 3, 64, 48)).sum().backward()
-    assert model.conv1.weight.grad is None and model.layer3[0].conv1.weight.grad is not None
+    assert fixed == {"conv1", "bn1", "layer1", "layer2"}
+    # in training mode the frozen BatchNorms keep their statistics, the others update theirs
+    assert not model.bn1.training and not model.layer2[1].bn2.training and model.layer3[0].bn1.training
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    wrapped(torch.randint(0, 256, (4, 3, 64, 48), dtype=torch.uint8)).sum().backward()
+    assert torch.equal(model.layer2[1].bn2.running_mean, before["layer2.1.bn2.running_mean"])
+    assert not torch.equal(model.layer3[0].bn1.running_mean, before["layer3.0.bn1.running_mean"])
+    assert model.conv1.weight.grad is None and model.layer2[1].conv2.weight.grad is None
+    assert model.layer3[0].conv1.weight.grad is not None
     with pytest.raises(ValueError, match=r"train.frozen_stages: resnet18 has stages 1..4 after its stem; got 5"):
         check_frozen_stages("resnet18", 5, "packaged")
     with pytest.raises(ValueError, match=r"train.frozen_stages: 2 would fix randomly initialised layers"):

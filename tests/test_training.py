@@ -136,9 +136,8 @@ def test_frozen_stages_keep_stem_and_first_stages_and_the_file_round_trips(task,
     reference = source.state_dict()
     assert all(torch.equal(trained[f"net.{key}"], reference[key]) for key in frozen)
     assert not any(torch.equal(trained[f"net.{key}"], reference[key]) for key in learnt)
-    torch.save(checkpoint_payload(cfg, trained), tmp_path / "model.pt")  # predict rebuilds the frozen layers
-    model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
-    assert checkpoint["frozen_stages"] == 2
+    torch.save(checkpoint_payload(cfg, trained), tmp_path / "model.pt")  # the plain network: same keys
+    model, _ = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     images = torch.randint(0, 256, (2, 3, 32, 24), dtype=torch.uint8)
     expected = build_model("resnet18", frozen_stages=2, mean=CFG["mean"], std=CFG["std"])
     expected.load_state_dict(trained)
