@@ -29,7 +29,8 @@ TINY_TUNE = {
     "address": "",
     "space": {"lr": {"loguniform": [0.003, 0.03]}, "loss.name": {"choice": ["cross_entropy", "no_such_loss"]}},
 }
-TINY_TRAIN = {"model": "resnet18", "pretrained": "none", "batch_size": 16, "num_workers": 0, "patience": 5}
+TINY_TRAIN = {"model": "resnet18", "pretrained": "none", "frozen_stages": 0, "batch_size": 16, "num_workers": 0,
+              "patience": 5}
 
 
 def make_workspace(root, tune=TINY_TUNE, persons=24, folds=3):
@@ -298,3 +299,18 @@ def test_tune_task_trains_and_scores_one_attribute_model(tmp_path):
     assert (tmp_path / "tune" / "best_params.yaml").read_text().startswith("# best of 1 gender trials on fold 0")
     trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
     assert trials["status"].tolist() == ["TERMINATED"] and trials["best_f1"].iloc[0] > 0.9
+
+
+def test_a_trial_whose_result_json_was_left_empty_is_read_from_its_progress_csv(tmp_path):
+    """After a SIGKILL of the driver, a finished trial's result.json (buffered) can be empty while its
+    progress.csv holds every epoch: the trials table must still see the trial's 3 epochs."""
+    from types import SimpleNamespace
+
+    from src.tuning.results import trials_table
+    rows = pd.DataFrame({"f1": [0.2, 0.4, 0.3], "epoch": [1, 2, 3], "trial_id": ["abc"] * 3})
+    rows.to_csv(tmp_path / "progress.csv", index=False)
+    (tmp_path / "result.json").write_text("")
+    result = SimpleNamespace(metrics_dataframe=pd.DataFrame(), path=str(tmp_path), error=None, config={"lr": 0.01},
+                             metrics={"f1": 0.3, "epoch": 3, "trial_id": "abc", "node_ip": "127.0.0.1"})
+    table = trials_table([result], ["lr"], {**TRAIN, "epochs": 3, "patience": 5}, max_t=3)
+    assert table[["best_f1", "best_epoch", "epochs_run", "status"]].values.tolist() == [[0.4, 2, 3, "TERMINATED"]]

@@ -56,8 +56,8 @@ def write_params(ws, overrides):
     train = overrides.get("train", {})
     if "model" in train and "pretrained" not in train and train["model"] not in PACKAGED_MODELS:
         params["train"]["pretrained"] = "none"
-        if "frozen_stages" not in train:
-            params["train"]["frozen_stages"] = 0
+    if params["train"]["pretrained"] == "none" and "frozen_stages" not in train:
+        params["train"]["frozen_stages"] = 0
     (Path(ws) / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return params
 

@@ -2,6 +2,7 @@
 import json
 import math
 import shlex
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,13 +31,27 @@ def ran_to_the_end(f1s, epochs, patience):
     return len(f1s) >= epochs or bad >= patience
 
 
+def epoch_history(result):
+    """The rows a trial reported (one per epoch). Ray's metrics_dataframe reads the trial's result.json,
+    which the driver writes buffered: a trial that had finished when the driver was SIGKILLed can be left
+    with an empty result.json (seen in tests/test_tune_kill.py) while its progress.csv, written row by
+    row, is whole; then that file is read (trials on the local disk; remote storage keeps Ray's answer)."""
+    history = result.metrics_dataframe
+    if history is not None and not history.empty:
+        return history
+    progress = Path(str(result.path)) / "progress.csv"
+    if result.metrics and progress.is_file() and progress.stat().st_size:
+        return pd.read_csv(progress)
+    return history
+
+
 def trials_table(results, keys, train, max_t):
     """results: a Ray ResultGrid. keys: the space's keys. One row per trial, in the grid's (creation) order."""
     rows = []
     for result in results:
         metrics = result.metrics or {}
         config = result.config or {}
-        history = result.metrics_dataframe
+        history = epoch_history(result)
         f1s = [] if history is None or "f1" not in history else history["f1"].dropna().tolist()
         cfg = trial_config(train, {k: config[k] for k in keys if k in config}, max_t)
         if result.error is not None:
