@@ -93,7 +93,8 @@ class TrainStep:
         self.cfg, self.device = cfg, device
         torch.manual_seed(seed)
         # train_model's network (frozen stages included), random weights: the speed is the same
-        self.model = build_model(**network_args({**cfg, "pretrained": ""})).to(device, memory_format=torch.channels_last)
+        network = build_model(**network_args({**cfg, "pretrained": ""}))
+        self.model = network.to(device, memory_format=torch.channels_last)
         self.loss_fn = build_loss(cfg["loss"], np.bincount(labels, minlength=NUM_CLASSES)).to(device)
         self.optimizer = build_optimizer(cfg["optimizer"], self.model.parameters(), cfg["lr"])
         self.scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
