@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # Stages call `python -m stages.<name>`: put the venv first on PATH so dvc runs them with it.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup repro tune test sample plots
+.PHONY: setup repro tune test test-fast sample plots
 
 setup: $(STAMP)
 
@@ -42,5 +42,9 @@ plots: $(STAMP)
 
 # System packages of the browser and SSH-remote tests (chromium, openssh-server): installed when root.
 test: $(STAMP)
-	bash tests/system_deps.sh
+	bash tests/helpers/system_deps.sh
 	$(PY) -m pytest -q --durations=15 tests
+
+# The unit tier alone (tests/conftest.py): seconds per test, no stages run; for development, not CI.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m unit --durations=10 tests

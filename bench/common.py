@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from src.crop_dataset import CropDataset, make_loader
+from src.device import place_model
 from src.fold_model import network_args
 from src.labels import NUM_CLASSES
 from src.losses import build_loss
@@ -15,7 +16,7 @@ from src.models import build_model
 from src.optim import build_optimizer
 from src.params import load_params
 from src.samplers import build_sampler
-from src.training import _train_epoch  # the real step loop: a benchmark of a copy would measure the copy
+from src.training import train_epoch  # the real step loop: a benchmark of a copy would measure the copy
 from src.transforms import build_transform
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ class TrainStep:
         torch.manual_seed(seed)
         # train_model's network (frozen stages included), random weights: the speed is the same
         network = build_model(**network_args({**cfg, "pretrained": ""}))
-        self.model = network.to(device, memory_format=torch.channels_last)
+        self.model = place_model(network, device)
         self.loss_fn = build_loss(cfg["loss"], np.bincount(labels, minlength=NUM_CLASSES)).to(device)
         self.optimizer = build_optimizer(cfg["optimizer"], self.model.parameters(), cfg["lr"])
         self.scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
@@ -110,8 +111,8 @@ class TrainStep:
                            drop_last=len(crops) > cfg["batch_size"])
 
     def steps(self, batches, n):
-        """n optimizer steps of src.training._train_epoch over `batches`; returns images seen."""
-        _train_epoch(self.model, itertools.islice(batches, n), self.loss_fn, self.optimizer, None,
+        """n optimizer steps of src.training.train_epoch over `batches`; returns images seen."""
+        train_epoch(self.model, itertools.islice(batches, n), self.loss_fn, self.optimizer, None,
                      self.scaler, self.device)
         return n * self.cfg["batch_size"]
 

@@ -1,6 +1,6 @@
 """Item 4: a no-op `dvc repro evaluate`, and the rerun after an ensemble-only param change
 (ensemble.tta [hflip] -> [] and back), in a tiny workspace copy built as tests/test_pipeline.py
-builds one (tests/workspace.py: src, stages, dvc.yaml, tiny params, .dvc/config, own git repo;
+builds one (tests/helpers/workspace.py: src, stages, dvc.yaml, tiny params, .dvc/config, own git repo;
 a 12-person sample; dvc repro evaluate). The rerun's output is parsed for the stages it ran."""
 import re
 import tempfile
@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 
 from bench.common import median
-from tests.workspace import TINY, make_sample, make_workspace
-from tests.workspace import run as run_checked
+from tests.helpers.workspace import TINY, make_sample, make_workspace
+from tests.helpers.workspace import run as run_checked
 
 TARGET_NOOP_S = 5.0
 
@@ -23,7 +23,7 @@ def sh(args, cwd):
 
 
 def build_workspace(ws):
-    """The tests' own workspace builder (tests/workspace.py), so the copy follows the pipeline's files."""
+    """The tests' own workspace builder (tests/helpers/workspace.py), so the copy follows the pipeline's files."""
     make_workspace(ws, TINY)
     make_sample(ws, persons=12, eval_persons=3)
     return sh(["dvc", "repro", "evaluate"], ws)[0]
@@ -57,7 +57,7 @@ def run(quick):
     touched_train = sorted({s for r in reruns for s in r["stages_run"] if s.startswith(("train", "face_crop", "split"))})
     noop_s = median(noop)
     rerun_s = median([r["seconds"] for r in reruns])
-    return {"workspace": "tests/workspace.py TINY copy: 12 train + 3 eval persons, k=2, 1 epoch, crops 64x48",
+    return {"workspace": "tests/helpers/workspace.py TINY copy: 12 train + 3 eval persons, k=2, 1 epoch, crops 64x48",
             "first_repro_seconds": first, "noop_seconds": noop_s, "noop_windows": noop,
             "ensemble_rerun_seconds": rerun_s, "ensemble_reruns": reruns, "upstream_stages_rerun": touched_train,
             "targets": [{"name": "no-op dvc repro evaluate s", "value": noop_s, "target": f"< {TARGET_NOOP_S}",

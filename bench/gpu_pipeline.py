@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.workspace import make_sample, make_workspace, run
+from tests.helpers.workspace import make_sample, make_workspace, run
 
 # The configuration README.md gives for one GPU and the real data (tests/test_bench.py keeps them equal).
 GPU_CONFIG = {"train.model": "efficientnet_b3", "train.pretrained": "hub", "face_crop.size": [320, 256],

@@ -1,6 +1,6 @@
 """GPU smoke (the python part of bench/gpu_smoke.sh): one epoch of a big model on a real-size
 synthetic crop array (random uint8) through the real train path (CropDataset -> albumentations ->
-DataLoader with workers -> src.training._train_epoch with CUDA + AMP + channels_last), timed as a
+DataLoader with workers -> src.training.train_epoch with CUDA + AMP + channels_last), timed as a
 whole, between two model-only ceiling measurements (same model, batch, tensors already on the GPU).
 Prints images/s and the item-1 ratio real / ceiling.
 
@@ -8,7 +8,6 @@ Prints images/s and the item-1 ratio real / ceiling.
     python -m bench.gpu_train --dry-run            # CPU check of the same code: tiny model, size, set
 """
 import argparse
-import itertools
 import json
 import sys
 import time

@@ -8,7 +8,6 @@ train_model always trains full epochs (472 steps here, far too long on 2 CPUs): 
 every few steps to show it has levelled off. The child's own ru_maxrss is the figure; the parent
 also samples the child's RSS with psutil."""
 import json
-import os
 import resource
 import subprocess
 import sys

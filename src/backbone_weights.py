@@ -23,6 +23,7 @@ from timm.models import load_state_dict
 
 from src.errors import WeightsError
 from src.models import load_backbone  # the fit check training uses: no silent partial load
+from src.params_schema import with_defaults
 
 SOURCES = ("none", "packaged", "hub")
 # The TF EfficientNet-Lite weights were trained on (x - 127) / 128 pixels.
@@ -96,7 +97,7 @@ def hub_state(model_name):
 
 def pretrained_source(train):
     """train.pretrained as a source or a file name: an empty or absent value means none (random init)."""
-    return train.get("pretrained", "none") or "none"
+    return with_defaults(train, "train")["pretrained"] or "none"
 
 
 def file_state(model_name, path):

@@ -9,26 +9,28 @@ import torch
 from torch import nn
 
 from src.errors import BadInputError, first_line
+from src.factory import pick
 from src.models import build_model
+from src.params_schema import with_defaults
 from src.tasks import num_classes
 
 ENSEMBLE_METHODS = ("none", "voting", "bagging", "snapshot")
-ENSEMBLE_DEFAULTS = {"method": "none", "n_estimators": 3}
 
 
 def ensemble_spec(cfg):
     """train.ensemble with its defaults filled in; an unknown method fails naming the valid ones."""
-    spec = {**ENSEMBLE_DEFAULTS, **(cfg.get("ensemble") or {})}
-    if spec["method"] not in ENSEMBLE_METHODS:
-        raise ValueError(f"train.ensemble.method: unknown {spec['method']!r}; valid: {list(ENSEMBLE_METHODS)}")
+    spec = with_defaults(cfg, "train")["ensemble"]
+    pick("train.ensemble.method", ENSEMBLE_METHODS, spec["method"], "method")
     return spec
 
 
 def network_args(cfg, task="all"):
     """build_model arguments of train.model / heads for a model of `task` (src.tasks)."""
-    return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": cfg.get("pretrained", ""),
-            "drop_rate": cfg.get("drop_rate", 0.0), "heads": cfg.get("heads", "single"),
-            "mean": tuple(cfg["mean"]), "std": tuple(cfg["std"]), "frozen_stages": cfg.get("frozen_stages", 0)}
+    cfg = with_defaults(cfg, "train")
+    weights = "" if cfg["pretrained"] == "none" else cfg["pretrained"]  # a weights file (see with_backbone)
+    return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": weights,
+            "drop_rate": cfg["drop_rate"], "heads": cfg["heads"], "mean": tuple(cfg["mean"]),
+            "std": tuple(cfg["std"]), "frozen_stages": cfg["frozen_stages"]}
 
 
 class Estimator(nn.Module):
@@ -65,7 +67,7 @@ def build_network(cfg, task="all"):
 def checkpoint_payload(cfg, model_state, task="all"):
     """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
     return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
-            "heads": cfg.get("heads", "single"), "ensemble": ensemble_spec(cfg),
+            "heads": with_defaults(cfg, "train")["heads"], "ensemble": ensemble_spec(cfg),
             "mean": list(cfg["mean"]), "std": list(cfg["std"])}
 
 

@@ -3,7 +3,8 @@ import numpy as np
 import torch
 
 from src.crop_dataset import CropDataset, make_loader
-from src.device import autocast
+from src.device import autocast, channels_last, place_model
+from src.factory import pick
 from src.progress import progress
 
 # Test-time views: each maps a normalised NCHW batch to the view the model sees.
@@ -11,9 +12,8 @@ TTA_VIEWS = {"hflip": lambda batch: torch.flip(batch, dims=[3])}
 
 
 def check_tta(tta):
-    unknown = [name for name in tta if name not in TTA_VIEWS]
-    if unknown:
-        raise ValueError(f"ensemble.tta: unknown view(s) {unknown}; valid: {sorted(TTA_VIEWS)}")
+    for name in tta:
+        pick("ensemble.tta", TTA_VIEWS, name, "view")
 
 
 @torch.no_grad()
@@ -21,8 +21,8 @@ def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0):
     """One pass over `crops` feeding every batch to every model: [N x C_k float32 per model], each the
     softmax averaged over the identity and the TTA views. Models may differ in their classes."""
     check_tta(tta)
-    for model in models:  # channels_last weights: faster on CPU and GPU (see src.training)
-        model.eval().to(memory_format=torch.channels_last)
+    for model in models:
+        place_model(model.eval(), device)
     views = [lambda batch: batch] + [TTA_VIEWS[name] for name in tta]
     loader = make_loader(CropDataset(crops, None, None), batch_size, num_workers)
     chunks = [[] for _ in models]
@@ -30,7 +30,7 @@ def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0):
         images = images.to(device, non_blocking=True)
         with autocast(device):
             for model, out in zip(models, chunks):
-                total = sum(torch.softmax(model(view(images).contiguous(memory_format=torch.channels_last)).float(),
+                total = sum(torch.softmax(model(channels_last(view(images))).float(),
                                           dim=1) for view in views)
                 out.append((total / len(views)).cpu().numpy())
     return [np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32) for out in chunks]

@@ -3,12 +3,13 @@
 target is either hard labels [N] (long) or soft labels [N,C] (rows sum to 1, from CutMix/MixUp);
 LDAM needs hard labels because its margin is defined for one true class.
 """
-import inspect
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from src.factory import accepted_arguments, check_arguments, pick, split_spec
 
 from src.heads import head_counts, split_heads, split_targets
 from src.labels import ATTRIBUTES
@@ -142,18 +143,12 @@ LOSSES = {
 
 def build_loss(spec: dict, class_counts: np.ndarray) -> Loss:
     """spec = {"name": ..., **options}; class_counts[c] = training samples of class c."""
-    spec = dict(spec)
-    name = spec.pop("name", None)
-    if name not in LOSSES:
-        raise ValueError(f"train.loss: unknown loss {name!r}; valid names: {sorted(LOSSES)}")
-    cls = LOSSES[name]
-    options = [p for p in inspect.signature(cls).parameters if p != "class_counts"]
-    unknown = sorted(set(spec) - set(options))
-    if unknown:
-        raise ValueError(f"train.loss: unknown key(s) {unknown} for loss {name!r}; valid keys: {options}")
-    if "class_counts" in inspect.signature(cls).parameters:
-        spec["class_counts"] = class_counts
-    return cls(**spec)
+    name, arguments = split_spec("train.loss", spec)
+    cls = pick("train.loss", LOSSES, name, "loss")
+    check_arguments("train.loss", name, arguments, accepted_arguments(cls, skip=("class_counts",)))
+    if "class_counts" in accepted_arguments(cls):
+        arguments["class_counts"] = class_counts
+    return cls(**arguments)
 
 
 class MultiHeadLoss(nn.Module):

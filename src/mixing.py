@@ -13,10 +13,11 @@ import numpy as np
 from timm.data import Mixup
 from timm.data.mixup import mixup_target
 
+from src.factory import check_arguments
 from src.labels import NUM_CLASSES
+from src.params_schema import defaults_of
 
-DEFAULTS = {"mixup_alpha": 0.0, "cutmix_alpha": 0.0, "prob": 1.0, "switch_prob": 0.5,
-            "label_smoothing": 0.0, "vertical": False}
+DEFAULTS = defaults_of("train.mix")  # train.mix's keys and their defaults (src.params_schema)
 
 
 def vertical_cutmix(images, lam, rng):
@@ -34,10 +35,8 @@ class Mixer:
     """__call__(images, labels) -> (images, soft targets [N, classes]); seeded per epoch with set_seed."""
 
     def __init__(self, cfg, num_classes=NUM_CLASSES):
+        check_arguments("train.mix", "mixing", cfg, sorted(DEFAULTS))
         cfg = {**DEFAULTS, **cfg}
-        unknown = sorted(set(cfg) - set(DEFAULTS))
-        if unknown:
-            raise ValueError(f"train.mix: unknown key(s) {unknown}; valid: {sorted(DEFAULTS)}")
         self.cfg, self.num_classes = cfg, num_classes
         self.rng = np.random.default_rng(0)
         # timm's Mixup draws from numpy's global generator; set_seed seeds it per epoch.

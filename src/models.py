@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from timm.models import group_modules, group_parameters, load_state_dict
 
+from src.factory import pick
 from src.heads import MultiHeadNet
 
 
@@ -57,8 +58,7 @@ class PixelInput(nn.Module):
 
 def check_heads(heads: str, num_classes: int) -> None:
     """The head kind exists and can predict num_classes (multi: the three attribute heads give all 18)."""
-    if heads not in HEAD_KINDS:
-        raise ValueError(f"train.heads: unknown kind {heads!r}; valid: {list(HEAD_KINDS)}")
+    pick("train.heads", HEAD_KINDS, heads, "kind")
     if heads == "multi" and num_classes != 18:
         raise ValueError(f"train.heads: multi predicts all 18 classes, not {num_classes} (use train.tasks [all])")
 

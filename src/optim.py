@@ -2,25 +2,16 @@
 
 build_scheduler also says when the loop must call .step(): once per "epoch" or once per "batch".
 """
-import inspect
 from contextlib import contextmanager
 
 import torch
 from torch.optim import lr_scheduler
 
-OPTIMIZERS = {
-    "Adam": torch.optim.Adam,
-    "AdamW": torch.optim.AdamW,
-    "SGD": lambda params, **kw: torch.optim.SGD(params, **{"momentum": 0.9, **kw}),
-}
-SGD_KEYS = inspect.signature(torch.optim.SGD).parameters
+from src.factory import accepted_arguments, check_arguments, pick, split_spec
 
-
-def _check_keys(key: str, name: str, given, accepted) -> None:
-    accepted = [a for a in accepted if a not in ("self", "params", "optimizer")]
-    unknown = sorted(set(given) - set(accepted))
-    if unknown:
-        raise ValueError(f"{key}: unknown argument(s) {unknown} for {name}; accepted: {accepted}")
+OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
+# What the pipeline sets where torch's own default would be a poor choice (torch's SGD has no momentum).
+OPTIMIZER_DEFAULTS = {"SGD": {"momentum": 0.9}}
 
 
 def layered_groups(params, backbone, lr: float, backbone_lr: float) -> list:
@@ -32,58 +23,57 @@ def layered_groups(params, backbone, lr: float, backbone_lr: float) -> list:
             if group["params"]]
 
 
+def optimizer_arguments(spec: dict) -> tuple:
+    """train.optimizer -> (torch class name, its keyword arguments with the pipeline's defaults), checked."""
+    name, arguments = split_spec("train.optimizer", spec)
+    cls = pick("train.optimizer", OPTIMIZERS, name, "optimizer")
+    if "lr" in arguments:
+        raise ValueError("train.optimizer: set the learning rate with train.lr, not inside the optimizer spec")
+    check_arguments("train.optimizer", name, arguments, accepted_arguments(cls, skip=("params", "lr")))
+    return name, {**OPTIMIZER_DEFAULTS.get(name, {}), **arguments}
+
+
 def build_optimizer(spec: dict, params, lr: float) -> torch.optim.Optimizer:
     """spec = {"name": "AdamW", "weight_decay": 1e-4, ...}; other keys go to the torch class.
     params: parameters or parameter groups (layered_groups); lr: the default of groups that set none."""
-    kwargs = dict(spec)
-    name = kwargs.pop("name", None)
-    if name not in OPTIMIZERS:
-        raise ValueError(f"train.optimizer: unknown optimizer {name!r}; valid names: {sorted(OPTIMIZERS)}")
-    if "lr" in kwargs:
-        raise ValueError("train.optimizer: set the learning rate with train.lr, not inside the optimizer spec")
-    accepted = SGD_KEYS if name == "SGD" else inspect.signature(OPTIMIZERS[name]).parameters
-    _check_keys("train.optimizer", name, kwargs, accepted)
-    return OPTIMIZERS[name](params, lr=lr, **kwargs)
+    name, arguments = optimizer_arguments(spec)
+    return OPTIMIZERS[name](params, lr=lr, **arguments)
 
 
-def _cosine(optimizer, epochs, steps_per_epoch, **kw):
-    return lr_scheduler.CosineAnnealingLR(optimizer, **{"T_max": epochs, **kw}), "epoch"
-
-
-def _step(optimizer, epochs, steps_per_epoch, **kw):
-    return lr_scheduler.StepLR(optimizer, **{"step_size": max(1, epochs // 3), **kw}), "epoch"
-
-
-def _cyclic(optimizer, epochs, steps_per_epoch, **kw):
+def _cyclic_defaults(optimizer, epochs, steps_per_epoch):
     lrs = [group["lr"] for group in optimizer.param_groups]  # each group cycles below its own lr
     # Two epochs up, two down, but never longer than half of training so a full cycle fits.
     half_cycle = max(1, min(2 * steps_per_epoch, epochs * steps_per_epoch // 2))
     # Momentum cycling needs SGD-style momentum; for Adam/AdamW it would fight the betas.
     has_momentum = optimizer.defaults.get("momentum", 0) > 0
-    defaults = {"base_lr": [lr / 10 for lr in lrs], "max_lr": lrs, "step_size_up": half_cycle,
-                "cycle_momentum": has_momentum}
-    return lr_scheduler.CyclicLR(optimizer, **{**defaults, **kw}), "batch"
+    return {"base_lr": [lr / 10 for lr in lrs], "max_lr": lrs, "step_size_up": half_cycle,
+            "cycle_momentum": has_momentum}
 
 
+# name -> (torch class, when to call .step(), the pipeline's defaults from (optimizer, epochs, steps_per_epoch))
 SCHEDULERS = {
-    "none": lambda optimizer, epochs, steps_per_epoch: (None, "epoch"),
-    "CosineAnnealingLR": _cosine,
-    "CyclicLR": _cyclic,
-    "StepLR": _step,
+    "none": (None, "epoch", None),
+    "CosineAnnealingLR": (lr_scheduler.CosineAnnealingLR, "epoch", lambda opt, epochs, steps: {"T_max": epochs}),
+    "CyclicLR": (lr_scheduler.CyclicLR, "batch", _cyclic_defaults),
+    "StepLR": (lr_scheduler.StepLR, "epoch", lambda opt, epochs, steps: {"step_size": max(1, epochs // 3)}),
 }
-TORCH_SCHEDULERS = {"CosineAnnealingLR": lr_scheduler.CosineAnnealingLR,
-                    "CyclicLR": lr_scheduler.CyclicLR, "StepLR": lr_scheduler.StepLR}
+
+
+def scheduler_arguments(spec: dict, optimizer, epochs: int, steps_per_epoch: int) -> tuple:
+    """train.scheduler -> (name, torch arguments with the pipeline's defaults, "epoch" | "batch"), checked."""
+    name, arguments = split_spec("train.scheduler", spec)
+    cls, step_every, defaults = pick("train.scheduler", SCHEDULERS, name, "scheduler")
+    check_arguments("train.scheduler", name, arguments, accepted_arguments(cls, skip=("optimizer",)) if cls else [])
+    if cls is None:
+        return name, {}, step_every
+    return name, {**defaults(optimizer, epochs, steps_per_epoch), **arguments}, step_every
 
 
 def build_scheduler(spec: dict, optimizer, epochs: int, steps_per_epoch: int):
     """-> (scheduler or None, "epoch" | "batch"). spec = {"name": ..., **torch arguments}."""
-    kwargs = dict(spec)
-    name = kwargs.pop("name", None)
-    if name not in SCHEDULERS:
-        raise ValueError(f"train.scheduler: unknown scheduler {name!r}; valid names: {sorted(SCHEDULERS)}")
-    accepted = inspect.signature(TORCH_SCHEDULERS[name]).parameters if name in TORCH_SCHEDULERS else []
-    _check_keys("train.scheduler", name, kwargs, accepted)
-    return SCHEDULERS[name](optimizer, epochs, steps_per_epoch, **kwargs)
+    name, arguments, step_every = scheduler_arguments(spec, optimizer, epochs, steps_per_epoch)
+    cls = SCHEDULERS[name][0]
+    return (cls(optimizer, **arguments) if cls else None), step_every
 
 
 class LinearWarmup:

@@ -1,34 +1,48 @@
-"""Value checks for params.yaml: each returns None when the value is fine, else what was expected."""
+"""Value checks for params.yaml: each returns None when the value is fine, else what was expected.
+Each check also carries `expects`, the full text of what it accepts (the params reference prints it)."""
 import numbers
 
 
+def _described(check, expects):
+    check.expects = expects
+    return check
+
+
+def _bounds(low, high, low_open=False, high_open=False):
+    low_text = "-inf" if low is None else low
+    high_text = "inf" if high is None else high
+    return f"{'(' if low_open else '['}{low_text}, {high_text}{')' if high_open else ']'}"
+
+
 def integer(low=None, high=None):
+    in_range = f"an integer in {_bounds(low, high)}"
+
     def check(value):
         if isinstance(value, bool) or not isinstance(value, int):
             return "an integer"
         if low is not None and value < low or high is not None and value > high:
-            return f"an integer in [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
-    return check
+            return in_range
+    return _described(check, in_range if low is not None or high is not None else "an integer")
 
 
 def number(low=None, high=None, low_open=False, high_open=False):
+    in_range = f"a number in {_bounds(low, high, low_open, high_open)}"
+
     def check(value):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             return "a number"
         too_low = low is not None and (value <= low if low_open else value < low)
         too_high = high is not None and (value >= high if high_open else value > high)
         if too_low or too_high:
-            low_text = "-inf" if low is None else low
-            high_text = "inf" if high is None else high
-            return f"a number in {'(' if low_open else '['}{low_text}, {high_text}{')' if high_open else ']'}"
-    return check
+            return in_range
+    return _described(check, in_range if low is not None or high is not None else "a number")
 
 
 def one_of(*choices):
     def check(value):
         if value not in choices:
             return f"one of {list(choices)}"
-    return check
+    return _described(check, f"one of {list(choices)}")
 
 
 def text(value):
@@ -36,9 +50,23 @@ def text(value):
         return "a string"
 
 
+text.expects = "a string"
+
+
 def mapping(value):
     if not isinstance(value, dict) or "name" not in value:
         return "a mapping with a 'name' key, e.g. {name: AdamW}"
+
+
+mapping.expects = "a mapping with a 'name' key"
+
+
+def non_empty_mapping(value):
+    if not isinstance(value, dict) or not value:
+        return "a non-empty mapping"
+
+
+non_empty_mapping.expects = "a non-empty mapping"
 
 
 def list_of(item_check, length=None, unique=False):
@@ -51,7 +79,9 @@ def list_of(item_check, length=None, unique=False):
                 return f"a list of {problem}s"
         if unique and len(set(map(repr, value))) != len(value):
             return "a list without repeats"
-    return check
+    size = "an empty list" if length == 0 else f"a list of {length}" if length else "a list"
+    items = "" if length == 0 else f" x {item_check.expects}"
+    return _described(check, f"{size}{items}{', no repeats' if unique else ''}")
 
 
 def increasing(check_items):
@@ -61,7 +91,7 @@ def increasing(check_items):
             return problem
         if any(a >= b for a, b in zip(value, value[1:])):
             return "increasing values"
-    return check
+    return _described(check, f"{check_items.expects}, increasing")
 
 
 def either(*checks):
@@ -69,4 +99,4 @@ def either(*checks):
         problems = [c(value) for c in checks]
         if all(problems):
             return " or ".join(problems)
-    return check
+    return _described(check, " or ".join(c.expects for c in checks))

@@ -8,89 +8,7 @@ from pathlib import Path
 import yaml
 
 from src.errors import first_line
-from src.param_checks import (either, increasing, integer, list_of, mapping, number, one_of, text)
-
-# Dotted key -> check. A mapping-valued key listed here (train.loss, tune.space) is one leaf:
-# its contents are checked by the factory that reads it.
-RULES = {
-    "seed": integer(0),
-    "data.age_bins": increasing(list_of(integer(1, 150), length=2)),
-    "data.on_bad_image": one_of("error", "skip"),
-    "data.relabel": text,
-    "face_crop.detector": text,
-    "face_crop.min_face_size": integer(12),
-    "face_crop.detect_scale": number(0, 1, low_open=True),
-    "face_crop.batch_size": integer(1),
-    "face_crop.retry_thresholds": either(list_of(number(0, 1), length=0), list_of(number(0, 1), length=3)),
-    "face_crop.prior_fallback": one_of(True, False),
-    "face_crop.margin": number(0, 2),
-    "face_crop.size": list_of(integer(16, 2048), length=2),
-    "face_crop.center_size": list_of(integer(16, 4096), length=2),
-    "split.k": integer(2),
-    "split.seed": integer(0),
-    "train.folds": list_of(integer(0), unique=True),
-    "train.model": text,
-    "train.pretrained": text,  # none | packaged | hub | a weights file: checked by src.backbone_weights
-    "train.drop_rate": number(0, 1, high_open=True),
-    "train.epochs": integer(1),
-    "train.patience": integer(1),
-    "train.batch_size": integer(1),
-    "train.lr": number(0, low_open=True),
-    "train.backbone_lr": number(0, 1),
-    "train.warmup_epochs": number(0),
-    "train.frozen_stages": integer(0),
-    "train.optimizer": mapping,
-    "train.scheduler": mapping,
-    "train.loss": mapping,
-    "train.sampler": text,
-    "train.num_workers": either(one_of("auto"), integer(0)),
-    "train.device": either(one_of("auto", "cpu"), text),
-    "train.mean": list_of(number(0, 1), length=3),
-    "train.std": list_of(number(0, 1, low_open=True), length=3),
-    "train.augment": list_of(mapping),
-    "train.resample.min_count": integer(0),
-    "train.resample.max_count": integer(0),
-    "train.tasks": list_of(one_of("all", "mask", "gender", "age"), unique=True),
-    "train.heads": one_of("single", "multi"),
-    "train.head_weights.mask": number(0),
-    "train.head_weights.gender": number(0),
-    "train.head_weights.age": number(0),
-    "train.mix.mixup_alpha": number(0),
-    "train.mix.cutmix_alpha": number(0),
-    "train.mix.prob": number(0, 1),
-    "train.mix.switch_prob": number(0, 1),
-    "train.mix.label_smoothing": number(0, 1, high_open=True),
-    "train.mix.vertical": one_of(True, False),
-    "train.ensemble.method": one_of("none", "voting", "bagging", "snapshot"),
-    "train.ensemble.n_estimators": integer(1),
-    "ensemble.tta": list_of(text, unique=True),
-    "ensemble.batch_size": integer(1),
-    "ensemble.error_analysis_top": integer(0),
-    "predict.batch_size": integer(1),
-    "evaluate.labels": text,
-    "tune.fold": integer(0),
-    "tune.task": one_of("all", "mask", "gender", "age"),
-    "tune.num_samples": integer(1),
-    "tune.max_concurrent": integer(1),
-    "tune.seed": integer(0),
-    "tune.n_initial_points": integer(1),
-    "tune.grace_period": integer(1),
-    "tune.max_t": integer(1),
-    "tune.reduction_factor": number(1, low_open=True),
-    "tune.cpus_per_trial": number(0, low_open=True),
-    "tune.gpus_per_trial": number(0),
-    "tune.resume": one_of(True, False),
-    "tune.address": text,
-    "tune.wandb.project": text,
-    "tune.wandb.group": text,
-    "tune.space": lambda value: None if isinstance(value, dict) and value else "a non-empty mapping",
-}
-# The modeling options (off by default) may be absent: params files written before them stay valid.
-MODELING_OPTIONS = ("resample", "heads", "head_weights", "mix", "ensemble")
-OPTIONAL = {"train.device", "train.pretrained", "train.backbone_lr", "train.warmup_epochs", "train.drop_rate",
-            "train.frozen_stages",
-            "data.relabel", "tune.task", "tune.wandb.project", "tune.wandb.group"} | {
-    key for key in RULES if key.split(".")[:2] in (["train", name] for name in MODELING_OPTIONS)}
+from src.params_schema import SCHEMA, is_optional
 
 
 class ParamsLoader(yaml.SafeLoader):
@@ -149,11 +67,11 @@ def read_params_file(path):
 
 
 def flatten(params, prefix=""):
-    """{'train': {'lr': 1}} -> {'train.lr': 1}, stopping at the leaves RULES names."""
+    """{'train': {'lr': 1}} -> {'train.lr': 1}, stopping at the leaves SCHEMA names."""
     flat = {}
     for key, value in params.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and dotted not in RULES:
+        if isinstance(value, dict) and dotted not in SCHEMA:
             flat.update(flatten(value, f"{dotted}."))
         else:
             flat[dotted] = value
@@ -163,7 +81,8 @@ def flatten(params, prefix=""):
 def meant(key):
     """The known keys a mistyped one was probably meant as: same last part (lr -> train.lr), else close spelling."""
     leaf = key.rsplit(".", 1)[-1]
-    return [k for k in RULES if k.rsplit(".", 1)[-1] == leaf] or difflib.get_close_matches(key, RULES, n=1, cutoff=0.6)
+    return [k for k in SCHEMA if k.rsplit(".", 1)[-1] == leaf] or difflib.get_close_matches(key, SCHEMA, n=1,
+                                                                                              cutoff=0.6)
 
 
 NAMED_BLOCKS = ("face_crop", "train", "ensemble")
@@ -174,16 +93,16 @@ def check_params(params, path="params.yaml", names=True):
     flat = flatten(params)
     problems = []
     for key, value in flat.items():
-        if key not in RULES:
+        if key not in SCHEMA:
             close = meant(key)
             problems.append(f"unknown key {key!r}" + (f"; did you mean {' or '.join(close)}?" if close else ""))
         else:
-            expected = RULES[key](value)
+            expected = SCHEMA[key].check(value)
             if expected:
                 problems.append(f"{key} = {value!r}: expected {expected}")
     blocks = {key.split(".")[0] for key in flat}
-    for key in RULES:
-        if key not in flat and key not in OPTIONAL and key.split(".")[0] in blocks | {"seed"}:
+    for key in SCHEMA:
+        if key not in flat and not is_optional(key) and key.split(".")[0] in blocks | {"seed"}:
             problems.append(f"missing key {key!r}")
     if not problems:
         problems = _cross_checks(params)
@@ -224,9 +143,8 @@ def _check_names(params, blocks):
     named blocks are checked: a train stage imports no detector code, so editing it reruns no training."""
     if "face_crop" in blocks:
         from src.face_crop.detectors import DETECTORS
-        if params["face_crop"]["detector"] not in DETECTORS:
-            raise ValueError(f"face_crop.detector: unknown detector {params['face_crop']['detector']!r}; "
-                             f"valid: {sorted(DETECTORS)}")
+        from src.factory import pick
+        pick("face_crop.detector", DETECTORS, params["face_crop"]["detector"], "detector")
     if "train" in blocks:
         _check_train_names(params["train"])
     if "ensemble" in blocks:

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import WeightedRandomSampler
 
+from src.factory import pick
+
 
 def _by_count(labels: np.ndarray, seed: int, power: float) -> WeightedRandomSampler:
     _, inverse, counts = np.unique(np.asarray(labels), return_inverse=True, return_counts=True)
@@ -28,6 +30,4 @@ SAMPLERS = {
 
 
 def build_sampler(name: str, labels: np.ndarray, seed: int):
-    if name not in SAMPLERS:
-        raise ValueError(f"train.sampler: unknown sampler {name!r}; valid names: {sorted(SAMPLERS)}")
-    return SAMPLERS[name](labels, seed)
+    return pick("train.sampler", SAMPLERS, name, "sampler")(labels, seed)

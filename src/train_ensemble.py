@@ -11,6 +11,8 @@ torchensemble's io (which pickles the loss module). set_logger is never called: 
 from torchensemble import BaggingClassifier, SnapshotEnsembleClassifier, VotingClassifier
 
 from src.fold_model import AveragedEnsemble, Estimator, ensemble_spec
+from src.optim import optimizer_arguments, scheduler_arguments
+from src.params_schema import with_defaults
 
 # torchensemble's class per train.ensemble.method (src.fold_model.ENSEMBLE_METHODS, "none" aside)
 METHODS = {"voting": VotingClassifier, "bagging": BaggingClassifier, "snapshot": SnapshotEnsembleClassifier}
@@ -21,12 +23,12 @@ def check_ensemble(cfg):
     spec = ensemble_spec(cfg)
     if spec["method"] == "none":
         return
+    cfg = with_defaults(cfg, "train")
     for key, off in (("warmup_epochs", 0), ("backbone_lr", 1.0)):
-        if cfg.get(key, off) != off:
+        if cfg[key] != off:
             raise ValueError(f"train.ensemble: torchensemble's own loop has one learning rate and no warmup: "
                              f"set train.{key} {off} with a torchensemble method")
-    mix = cfg.get("mix") or {}
-    if mix.get("mixup_alpha", 0) > 0 or mix.get("cutmix_alpha", 0) > 0:
+    if cfg["mix"]["mixup_alpha"] > 0 or cfg["mix"]["cutmix_alpha"] > 0:
         raise ValueError("train.ensemble: CutMix/MixUp (train.mix) cannot be used with a torchensemble method")
     if cfg["scheduler"]["name"] not in ("none", "CosineAnnealingLR", "StepLR"):
         raise ValueError(f"train.ensemble: scheduler {cfg['scheduler']['name']!r} is not supported with a "
@@ -44,17 +46,12 @@ def fit_ensemble(cfg, network_args, loss_fn, loader, device):
                                        estimator_args=network_args, cuda=device.type == "cuda",
                                        **({} if spec["method"] == "snapshot" else {"n_jobs": 1}))
     ensemble.set_criterion(loss_fn)
-    optimizer = dict(cfg["optimizer"])
-    name = optimizer.pop("name")
-    if name == "SGD":
-        optimizer.setdefault("momentum", 0.9)  # as src.optim's SGD
-    ensemble.set_optimizer(name, lr=cfg["lr"], **optimizer)
-    scheduler = dict(cfg["scheduler"])
-    scheduler_name = scheduler.pop("name")
-    if spec["method"] != "snapshot" and scheduler_name != "none":
-        defaults = {"CosineAnnealingLR": {"T_max": cfg["epochs"]},
-                    "StepLR": {"step_size": max(1, cfg["epochs"] // 3)}}[scheduler_name]
-        ensemble.set_scheduler(scheduler_name, **{**defaults, **scheduler})
+    name, arguments = optimizer_arguments(cfg["optimizer"])
+    ensemble.set_optimizer(name, lr=cfg["lr"], **arguments)
+    if spec["method"] != "snapshot":  # snapshot ensembles run their own cyclic schedule
+        name, arguments, _ = scheduler_arguments(cfg["scheduler"], None, cfg["epochs"], steps_per_epoch=1)
+        if name != "none":
+            ensemble.set_scheduler(name, **arguments)
     loader.dataset.classes = list(range(network_args["num_classes"]))  # else torchensemble reads the whole loader once
     log_interval = 10**9  # one line per member and epoch (batch 0), not one per batch
     ensemble.fit(loader, epochs=cfg["epochs"], log_interval=log_interval, save_model=False)

@@ -15,13 +15,14 @@ import torch
 
 from src.atomic import save_torch
 from src.crop_dataset import CropDataset, make_loader
-from src.device import autocast, pick_device, resolve_workers
+from src.device import autocast, channels_last, pick_device, place_model, resolve_workers
 from src.fold_model import ensemble_spec, network_args
 from src.inference import predict_probs
 from src.losses import MultiHeadLoss, build_loss
 from src.mixing import build_mixer
 from src.models import backbone_parameters, build_model, check_heads
 from src.optim import LinearWarmup, build_optimizer, build_scheduler, layered_groups
+from src.params_schema import with_defaults
 from src.progress import progress
 from src.resample import resample_indices
 from src.samplers import build_sampler
@@ -40,13 +41,11 @@ class TrainResult:
     history: list = field(default_factory=list)
 
 
-HEAD_WEIGHTS = {"mask": 1.0, "gender": 1.0, "age": 1.0}
-
-
 def build_criterion(cfg, class_counts):
     """train.loss on the 18 classes, or with heads=multi the weighted sum of the per-head losses."""
-    if cfg.get("heads", "single") == "multi":
-        return MultiHeadLoss(cfg["loss"], class_counts, cfg.get("head_weights", HEAD_WEIGHTS))
+    cfg = with_defaults(cfg, "train")
+    if cfg["heads"] == "multi":
+        return MultiHeadLoss(cfg["loss"], class_counts, cfg["head_weights"])
     return build_loss(cfg["loss"], class_counts)
 
 
@@ -61,33 +60,32 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
     (not with a train.ensemble method: torchensemble runs its own loop, see src.train_ensemble)."""
-    device = device or pick_device(cfg.get("device", "auto"))
-    workers = resolve_workers(cfg.get("num_workers", "auto"), device)
+    cfg = with_defaults(cfg, "train")
+    device = device or pick_device(cfg["device"])
+    workers = resolve_workers(cfg["num_workers"], device)
     args = network_args(cfg, task)
     check_heads(args["heads"], args["num_classes"])  # a network that cannot learn `task` fails before any work
     fingerprint = run_fingerprint({**cfg, "task": task}, seed, train_x, train_y, val_y)
     train_y, val_y = task_labels(train_y, task), task_labels(val_y, task)
-    resample = cfg.get("resample") or {}
-    if resample.get("min_count") or resample.get("max_count"):
-        rows = resample_indices(train_y, resample.get("min_count", 0), resample.get("max_count", 0), seed)
+    resample = cfg["resample"]
+    if resample["min_count"] or resample["max_count"]:
+        rows = resample_indices(train_y, resample["min_count"], resample["max_count"], seed)
         train_x, train_y = train_x[rows], np.asarray(train_y)[rows]
     # The initial weights (this network's, or the estimators torchensemble builds) come from `seed`;
     # the criterion and the mixer draw nothing from torch's generator.
     torch.manual_seed(seed)
     class_counts = np.bincount(train_y, minlength=num_classes(task))
     loss_fn = build_criterion(cfg, class_counts).to(device)
-    mixer = build_mixer(cfg.get("mix"), cfg["loss"]["name"], num_classes(task))
+    mixer = build_mixer(cfg["mix"], cfg["loss"]["name"], num_classes(task))
     if ensemble_spec(cfg)["method"] != "none":
         return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
-    # channels_last weights and batches: faster convolutions on GPUs and on CPU too (oneDNN; a training step of
-    # efficientnet_lite0 at 128x96, 2 threads: 0.73x the time of contiguous weights)
-    model = build_model(**args).to(device, memory_format=torch.channels_last)
+    model = place_model(build_model(**args), device)
     # Pretrained backbone at lr * train.backbone_lr, the new classifier/heads at lr (1.0: one rate).
-    groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg.get("backbone_lr", 1.0))
+    groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg["backbone_lr"])
     optimizer = build_optimizer(cfg["optimizer"], groups, cfg["lr"])
     steps_per_epoch = max(1, len(train_x) // cfg["batch_size"])
     scheduler, step_per = build_scheduler(cfg["scheduler"], optimizer, cfg["epochs"], steps_per_epoch)
-    warmup = LinearWarmup(optimizer, round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
+    warmup = LinearWarmup(optimizer, round(cfg["warmup_epochs"] * steps_per_epoch))
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
     loader, train_tf, sampler, generator = _train_loader(cfg, train_x, train_y, seed, workers)
@@ -114,7 +112,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
         if mixer is not None:
             mixer.set_seed(epoch_seed)
         loss_fn.set_epoch(epoch)
-        train_loss = _train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
+        train_loss = train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
                                   scaler, device, mixer, warmup, first_step=epoch * len(loader))
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
@@ -167,15 +165,15 @@ def _train_loader(cfg, train_x, train_y, seed, workers):
     return loader, train_tf, sampler, generator
 
 
-def _train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None, warmup=None,
-                 first_step=0):
+def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None, warmup=None,
+                first_step=0):
     model.train()
     total, count = 0.0, 0
     for step, (images, labels) in enumerate(progress(loader, desc="train", unit="batch", leave=False), first_step):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         if mixer is not None:  # blends pixels: needs floats (the batch comes as uint8)
             images, labels = mixer(images.float(), labels)  # soft targets [N,18]
-        images = images.contiguous(memory_format=torch.channels_last)  # mixing makes a contiguous copy
+        images = channels_last(images)  # mixing makes a contiguous copy
         optimizer.zero_grad(set_to_none=True)
         with autocast(device):
             loss = loss_fn(model(images).float(), labels)

@@ -4,11 +4,11 @@ Inputs are uint8 face crops already at training size; every augmentation here ke
 the output "image" stays uint8 H x W x 3. collate_pixels stacks a uint8 batch; conversion to float
 and normalisation happen in the model's first layer (src.models.PixelInput), on its device.
 """
-import difflib
-import inspect
 
 import albumentations as A
 from albumentations.core.transforms_interface import BasicTransform
+
+from src.factory import accepted_arguments, check_arguments, pick, split_spec
 
 # The mask-competition "AlbuAugmentation" recipe in albumentations-2 argument names.
 # Lists, not tuples, so that it equals the same recipe read back from params.yaml.
@@ -32,11 +32,6 @@ TRANSFORMS = {name: cls for name, cls in vars(A).items()
               and name not in _BASES | _APPENDED}
 
 
-def _arguments(cls) -> list[str]:
-    return [p for p in inspect.signature(cls.__init__).parameters
-            if p not in ("self", "strict", "args", "kwargs")]
-
-
 def _explain(error: ValueError) -> str:
     """One line per bad argument instead of pydantic's multi-line dump of every union branch."""
     cause = error.__cause__
@@ -49,22 +44,13 @@ def _explain(error: ValueError) -> str:
 
 
 def build_one(item: dict) -> BasicTransform:
-    if not isinstance(item, dict) or "name" not in item:
-        raise ValueError(f"train.augment: each entry needs a 'name', got {item!r}")
-    kwargs = dict(item)
-    name = kwargs.pop("name")
+    name, kwargs = split_spec("train.augment", item)
     if name in _APPENDED:
         raise ValueError(f"train.augment: {name} is done by the pipeline itself (the model normalises with "
                          f"train.mean/std, batches become tensors when collated); remove it from the list")
-    if name not in TRANSFORMS:
-        close = difflib.get_close_matches(str(name), TRANSFORMS, n=5, cutoff=0.5)
-        raise ValueError(f"train.augment: unknown albumentations transform {name!r}; close matches: "
-                         f"{close}; valid names: {sorted(TRANSFORMS)}")
-    cls = TRANSFORMS[name]
-    accepted = _arguments(cls)
-    unknown = sorted(set(kwargs) - set(accepted))
-    if unknown:  # albumentations 2 only warns and then uses its default, which hides config mistakes
-        raise ValueError(f"train.augment: {name} does not accept argument(s) {unknown}; accepted: {accepted}")
+    cls = pick("train.augment", TRANSFORMS, name, "albumentations transform")
+    # albumentations 2 only warns about an unknown argument and then uses its default: fail instead
+    check_arguments("train.augment", name, kwargs, accepted_arguments(cls.__init__, skip=("strict",)))
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as e:

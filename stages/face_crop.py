@@ -15,6 +15,7 @@ from src.face_crop.boxes import SOURCES, prior_region
 from src.face_crop.crop_images import crop_faces
 from src.face_crop.detectors import build_detector
 from src.params import load_params
+from src.params_schema import with_defaults
 from src.relabel import apply_relabel
 from stages import paths
 from stages.entry import run
@@ -35,7 +36,7 @@ def main():
     data_cfg, cfg = params["data"], params["face_crop"]
     started = time.time()
     train_table, skipped = read_train_table(paths.DATA, data_cfg["age_bins"], data_cfg["on_bad_image"])
-    train_table, relabeled = apply_relabel(train_table, data_cfg.get("relabel", ""), data_cfg["age_bins"])
+    train_table, relabeled = apply_relabel(train_table, with_defaults(data_cfg, "data")["relabel"], data_cfg["age_bins"])
     eval_table = read_eval_table(paths.DATA)
     detector = build_detector(cfg["detector"], min_face_size=cfg["min_face_size"], detect_scale=cfg["detect_scale"],
                               retry_thresholds=cfg["retry_thresholds"])

@@ -21,6 +21,7 @@ from src.atomic import atomic_path, write_csv, write_json
 from src.backbone_weights import with_backbone
 from src.folds import fold_split
 from src.params import load_params
+from src.params_schema import with_defaults
 from src.tuning import cluster
 from src.tuning.space import check_tune, default_point, to_domains
 from stages import paths
@@ -39,7 +40,7 @@ def main():
         train_idx, val_idx = fold_split(table["person"], folds, cfg["fold"])
     except ValueError as e:
         raise SystemExit(f"tune.fold: {paths.PERSON_FOLDS}: {e}")
-    task = cfg.get("task", "all")
+    task = with_defaults(cfg, "tune")["task"]
     labels = table["label"].to_numpy()
     # Copies in memory, handed to the trials through Ray's object store (cluster workers see no files).
     data = {"train_x": crops[train_idx], "train_y": labels[train_idx],

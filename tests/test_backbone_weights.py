@@ -14,7 +14,7 @@ from skimage import data as photos
 
 from src.backbone_weights import (PACKAGED_NORM, WeightsError, check_source, fetch_weights, map_by_position,
                                   packaged_state, with_backbone, write_weights)
-from tests.workspace import REPO, env
+from tests.helpers.workspace import REPO, env
 
 HUB_ID = "timm/efficientnet_lite0.ra_in1k"  # timm's default pretrained tag of efficientnet_lite0
 
@@ -118,6 +118,7 @@ def hub_cache(root, state):
     return root
 
 
+@pytest.mark.pipeline
 def test_hub_weights_load_through_timm_from_the_offline_cache(tmp_path, packaged):
     cache = hub_cache(tmp_path / "hub", packaged)
     out = tmp_path / "got.safetensors"
@@ -129,6 +130,7 @@ def test_hub_weights_load_through_timm_from_the_offline_cache(tmp_path, packaged
     assert json.loads(done.stdout.splitlines()[-1]) == {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
+@pytest.mark.pipeline
 def test_hub_offline_without_a_cached_copy_says_how_to_get_them(tmp_path):
     done = subprocess.run([sys.executable, "-c", HUB_SCRIPT, str(tmp_path / "x")], cwd=REPO, capture_output=True,
                           text=True, env=env({"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "empty"),

@@ -35,8 +35,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tests.fake_layout import PERSONS, folder_name, make_eval_layout, make_train_layout, write_eval_csv
-from tests.workspace import make_workspace, run_stage, write_params
+from tests.helpers.fake_layout import PERSONS, folder_name, make_eval_layout, make_train_layout, write_eval_csv
+from tests.helpers.workspace import make_workspace, run_stage, write_params
+
+pytestmark = pytest.mark.pipeline
 
 CROP_SIZE = [32, 24]
 PARAMS = {"face_crop": {"detector": "center", "size": CROP_SIZE}, "split": {"k": 2}, "train": {"folds": [0, 1]}}
@@ -232,7 +234,7 @@ def test_skip_mode_counts_and_lists_every_skipped_file(results):
     for path, reason in expected.items():
         assert reason in reasons[path], (path, reasons[path])
     metrics = json.loads((ws / "metrics/face_crop.json").read_text())
-    assert metrics["skipped_images"] == 7 and f"skipped 7" in done.stdout
+    assert metrics["skipped_images"] == 7 and "skipped 7" in done.stdout
     manifest = pd.read_csv(ws / "crops/train.csv", dtype=str)
     assert metrics["train"]["images"] == len(manifest) == 3 + 6 == len(np.load(ws / "crops/train.npy"))
     assert f"{P1}/mask1.jpg" in set(manifest["path"]) and not set(manifest["path"]) & set(reasons)

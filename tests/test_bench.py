@@ -3,9 +3,12 @@ JSON the README describes. Figures are printed, never asserted (they depend on t
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.system
 
 
 def test_quick_bench_writes_every_key(tmp_path):

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.workspace import reference_run, run, run_stage
+from tests.helpers.workspace import reference_run, run, run_stage
+
+pytestmark = pytest.mark.pipeline
 
 ROWS = 12 * 7  # the reference run's train crops
 

@@ -4,11 +4,10 @@ import ast
 import runpy
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 STAGES = sorted(p.stem for p in (REPO / "stages").glob("*.py") if p.stem not in ("__init__", "paths", "entry"))
 
 

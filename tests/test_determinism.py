@@ -4,7 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.workspace import REFERENCE, reference_run, reference_workspace, run
+from tests.helpers.workspace import REFERENCE, reference_run, reference_workspace, run
+
+pytestmark = pytest.mark.pipeline
 
 OUTPUTS = ["folds/person_folds.csv", "crops/train.csv", "crops/train.npy",
            *(f"models/all/fold_{k}/oof_probs.csv" for k in REFERENCE["train"]["folds"]),

@@ -3,7 +3,7 @@ import pytest
 
 from src.errors import BadInputError
 from src.data.eval_table import read_eval_table
-from tests.fake_layout import make_eval_layout, write_eval_csv
+from tests.helpers.fake_layout import make_eval_layout, write_eval_csv
 
 
 def error_message(data_dir):

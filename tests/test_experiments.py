@@ -1,4 +1,4 @@
-"""The README's experiment section, run as written in a user's repo (tests/workspace.py) with tiny
+"""The README's experiment section, run as written in a user's repo (tests/helpers/workspace.py) with tiny
 params: a committed baseline, two `dvc exp run -S ... evaluate`, the comparisons (`dvc exp show`,
 `dvc metrics diff`, `dvc params diff`, `dvc plots diff`), a queued pair run by `dvc queue start -j 2`,
 `dvc exp apply` + commit; then a teammate's push, clone and pull: nothing to reproduce.
@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from tests.workspace import git_commit, make_sample, make_workspace, run, run_stage
+from tests.helpers.workspace import git_commit, make_sample, make_workspace, run, run_stage
+
+pytestmark = pytest.mark.system
 
 TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 2, "model": "mobilenetv3_small_050",
                                      "batch_size": 16},

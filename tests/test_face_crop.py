@@ -10,7 +10,7 @@ from src.errors import BadImageError
 from src.face_crop.boxes import crop_region, cut, prior_region, resolve_boxes
 from src.face_crop.crop_images import crop_faces, person_chunks
 from src.face_crop.detectors import build_detector
-from tests.fake_layout import write_image
+from tests.helpers.fake_layout import write_image
 
 ASTRONAUT_FACE = (181, 62, 268, 172)  # where MTCNN puts Eileen Collins' face in skimage's astronaut photo
 

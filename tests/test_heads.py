@@ -10,8 +10,9 @@ from src.labels import NUM_CLASSES, decode_class, encode_class
 from src.models import build_model
 from src.fold_model import checkpoint_payload, load_fold_model
 from src.training import train_model
-from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_training import CFG, colour_task
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = {**CFG, "model": "test_efficientnet", "epochs": 1, "batch_size": 16}
 

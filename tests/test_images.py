@@ -9,7 +9,7 @@ from PIL import Image
 
 from src.errors import BadImageError, BadInputError
 from src.data.images import MAX_PIXELS, load_rgb
-from tests.fake_layout import write_image
+from tests.helpers.fake_layout import write_image
 
 RED = (255, 0, 0)
 

@@ -10,7 +10,9 @@ import time
 import pytest
 
 from src.atomic import atomic_path, write_json
-from tests.workspace import REFERENCE, env, reference_run, run
+from tests.helpers.workspace import REFERENCE, env, reference_run, run
+
+pytestmark = pytest.mark.pipeline
 
 EPOCHS = REFERENCE["train"]["epochs"]
 

@@ -7,7 +7,9 @@ import textwrap
 
 import pytest
 
-from tests.workspace import REPO, make_workspace, reference_data, run_stage
+from tests.helpers.workspace import REPO, make_workspace, reference_data, run_stage
+
+pytestmark = pytest.mark.pipeline
 
 SOURCES = sorted(p for folder in ("src", "stages") for p in (REPO / folder).rglob("*.py"))
 

@@ -1,12 +1,12 @@
 """params.yaml is checked before any work: typos, types, ranges and names fail with the key named."""
 import copy
-from pathlib import Path
 
 import pytest
 
 from src.params import ParamsError, check_params, load_params
+from src.params_schema import REQUIRED as REQUIRED_DEFAULT
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def edit(params, change):
     (lambda p: p["train"].update(augment=[{"name": "GaussNoise", "var_limit": [10, 50]}]),
      r"train.augment: GaussNoise does not accept argument\(s\) \['var_limit'\]"),
     (lambda p: p["train"].update(augment=[{"name": "HorizontalFlipp"}]), r"train.augment.*'HorizontalFlipp'"),
-    (lambda p: p["ensemble"].update(tta=["vflip"]), r"ensemble.tta: unknown view\(s\) \['vflip'\]; valid: \['hflip'\]"),
+    (lambda p: p["ensemble"].update(tta=["vflip"]), r"ensemble.tta: unknown view 'vflip'; valid: \['hflip'\]"),
     (lambda p: p["face_crop"].update(detector="retina"), r"face_crop.detector: unknown detector 'retina'"),
     (lambda p: p["tune"].update(fold=9), r"tune.fold = 9: outside 0..4"),
     (lambda p: p["train"].pop("lr"), r"missing key 'train.lr'"),
@@ -78,3 +78,21 @@ def test_light_stages_check_every_key_without_importing_torch(params, tmp_path):
         check_params(unknown_model)
     with pytest.raises(ValueError, match=r"unknown key 'train.lrr'"):
         check_params(edit(params, lambda p: p["train"].update(lrr=0.1)), names=False)
+
+
+def test_params_reference_is_generated_from_the_schema():
+    """docs/params.md is `python -m src.params_schema`'s output: regenerate it after editing the schema."""
+    from src.params_schema import reference
+    assert (REPO / "docs" / "params.md").read_text() == reference()
+
+
+def test_optional_keys_get_their_schema_defaults_at_the_point_of_use():
+    from src.params_schema import SCHEMA, defaults_of, with_defaults
+    train = with_defaults({"lr": 0.1, "mix": {"cutmix_alpha": 1.0}}, "train")
+    assert train["lr"] == 0.1 and train["heads"] == "single" and train["pretrained"] == "none"
+    assert train["mix"] == {**defaults_of("train.mix"), "cutmix_alpha": 1.0}
+    assert with_defaults(None, "tune.wandb") == {"project": "", "group": ""}
+    shipped = load_params(REPO / "params.yaml", names=False)
+    for key, param in SCHEMA.items():  # each default passes its own check
+        assert param.default is REQUIRED_DEFAULT or not param.check(param.default), key
+    assert shipped["train"]["heads"] == SCHEMA["train.heads"].default

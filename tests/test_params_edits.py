@@ -6,8 +6,12 @@ every value set (src.params.load_params, which also reads DVC's `1e-05` floats).
 import difflib
 import subprocess
 
+import pytest
+
 from src.params import load_params
-from tests.workspace import REPO, git_commit, run, run_stage
+from tests.helpers.workspace import REPO, git_commit, run, run_stage
+
+pytestmark = pytest.mark.pipeline
 
 STAGE = """stages:
   s:

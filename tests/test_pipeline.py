@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.workspace import TINY, make_sample, make_workspace, run
+from tests.helpers.workspace import TINY, make_sample, make_workspace, run
+
+pytestmark = pytest.mark.pipeline
 
 
 @pytest.fixture(scope="module")

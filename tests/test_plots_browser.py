@@ -12,7 +12,9 @@ import tempfile
 import pytest
 
 from src.offline_plots import build_template, fetch_scripts
-from tests.plot_workspace import REPO, committed_workspace, run
+from tests.helpers.plot_workspace import REPO, committed_workspace, run
+
+pytestmark = pytest.mark.system
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,7 +42,7 @@ def page(tmp_path_factory, template):
 
 def chromium(*args):
     if not CHROMIUM:
-        pytest.skip("chromium not installed (tests/system_deps.sh installs it when run as root)")
+        pytest.skip("chromium not installed (tests/helpers/system_deps.sh installs it when run as root)")
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
                               capture_output=True, text=True, timeout=120)

@@ -6,8 +6,10 @@ import hashlib
 
 import pytest
 
-from tests import sshd
-from tests.plot_workspace import committed_workspace, run
+from tests.helpers import sshd
+from tests.helpers.plot_workspace import committed_workspace, run
+
+pytestmark = pytest.mark.system
 
 SHARED = ("data", "crops", "models", "submission", "ensemble", "folds")
 

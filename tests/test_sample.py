@@ -14,8 +14,8 @@ from src.labels import MASK_BY_STEM, encode_class
 from src.sample.layout import eval_image_names
 from src.sample.people import ROLE_EVAL, make_people
 from src.sample.photo import IMAGE_STEMS
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 PERSONS, EVAL_PERSONS, SEED = 22, 3, 3
 
 
@@ -42,6 +42,7 @@ def sample(tmp_path_factory):
     return out
 
 
+@pytest.mark.pipeline
 def test_byte_identical_whatever_the_workers(sample, tmp_path):
     again = tmp_path / "again"
     run = make_sample(again, "--persons", PERSONS, "--eval-persons", EVAL_PERSONS, "--seed", SEED, "--workers", 1)
@@ -139,6 +140,7 @@ def iou(a, b):
     return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
 
 
+@pytest.mark.pipeline
 def test_mtcnn_finds_unmasked_faces(sample):
     facenet = pytest.importorskip("facenet_pytorch")
     detector = facenet.MTCNN(keep_all=True, device="cpu")

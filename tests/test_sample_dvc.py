@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+import pytest
+
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.pipeline
 
 
 def test_regenerated_default_sample_matches_committed_data_dvc(tmp_path):

@@ -2,11 +2,13 @@
 any of them reruns the stage (and the train stage's resume fingerprint hashes the same files), and
 no stage reruns for code it does not use (predict and ensemble load no training code).
 
-Each stage's command, as DVC resolves it from dvc.yaml, runs through tests/trace_modules.py in a
-tiny user's repo (tests/workspace.py), in pipeline order, on real data written by make_sample."""
+Each stage's command, as DVC resolves it from dvc.yaml, runs through tests/helpers/trace_modules.py in a
+tiny user's repo (tests/helpers/workspace.py), in pipeline order, on real data written by make_sample."""
 import pytest
 
-from tests.workspace import REPO, make_sample, make_workspace, run_stage
+from tests.helpers.workspace import REPO, make_sample, make_workspace, run_stage
+
+pytestmark = pytest.mark.pipeline
 
 TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 1, "model": "mobilenetv3_small_050", "batch_size": 16},
         "face_crop": {"size": [32, 24], "detector": "center"},
@@ -44,7 +46,7 @@ def traced(tmp_path_factory):
         python, dash_m, module, *args = commands[name].split()
         assert (python, dash_m) == ("python", "-m"), commands[name]
         trace = ws / f"trace-{name}.txt"
-        done = run_stage(["python", str(REPO / "tests" / "trace_modules.py"), str(trace), module, *args], ws)
+        done = run_stage(["python", str(REPO / "tests" / "helpers" / "trace_modules.py"), str(trace), module, *args], ws)
         assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
         result[name] = set(trace.read_text().split()), code_deps(ws, deps[name])
     return result

@@ -13,9 +13,10 @@ from src.ensemble import combine_task_probs
 from src.tasks import check_tasks, task_labels, task_score
 from src.fold_model import build_network, checkpoint_payload, load_fold_model
 from src.training import train_model
-from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_training import CFG, colour_task
-from tests.workspace import REPO
+from tests.helpers.workspace import REPO
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CPU = torch.device("cpu")
 
@@ -68,6 +69,7 @@ def test_task_score_is_the_attribute_macro_f1():
     assert set(task_score(np.arange(18), np.eye(18), "all")) >= {"f1", "f1_mask", "f1_gender", "f1_age"}
 
 
+@pytest.mark.pipeline
 def test_a_mask_model_learns_its_attribute_on_three_classes(task):
     """colour_task's colour is the mask state: a mask model gets 3 outputs and learns it."""
     result = train_model({**CFG, "epochs": 3, "model": "resnet18"}, *task, seed=0, task="mask")

@@ -8,9 +8,10 @@ from src.labels import NUM_CLASSES
 from src.fold_model import AveragedEnsemble, checkpoint_payload, load_fold_model
 from src.train_ensemble import check_ensemble
 from src.training import train_model
-from tests.one_thread import one_torch_thread  # noqa: F401 (autouse fixture)
 from tests.test_heads import TINY
 from tests.test_training import colour_task
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_same_seed_gives_the_same_ensemble(task):
     ({"ensemble": {"method": "snapshot", "n_estimators": 3}, "epochs": 4}, "multiple of n_estimators"),
     ({"ensemble": {"method": "voting", "n_estimators": 2}, "mix": {"cutmix_alpha": 1.0}}, "CutMix"),
     ({"ensemble": {"method": "voting", "n_estimators": 2}, "scheduler": {"name": "CyclicLR"}}, "CyclicLR"),
-    ({"ensemble": {"method": "boosting", "n_estimators": 2}}, "unknown 'boosting'"),
+    ({"ensemble": {"method": "boosting", "n_estimators": 2}}, "unknown method 'boosting'"),
 ])
 def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
     with pytest.raises(ValueError, match=message):

@@ -6,7 +6,7 @@ import pytest
 
 from src.errors import BadInputError
 from src.data.train_table import FOLDER_PATTERN, read_train_table
-from tests.fake_layout import (
+from tests.helpers.fake_layout import (
     PERSONS,
     QUIRKY_PERSONS,
     STEMS,

@@ -27,6 +27,7 @@ def task():
     return colour_task(96, 0) + colour_task(48, 1)
 
 
+@pytest.mark.pipeline
 def test_learns_an_easy_task_and_reports_each_epoch(task):
     seen = []
     # resnet18 from random init learns this in an epoch; mobilenetv3 needs many more from scratch.
@@ -40,6 +41,7 @@ def test_learns_an_easy_task_and_reports_each_epoch(task):
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
 
 
+@pytest.mark.pipeline
 def test_same_seed_gives_identical_results_on_cpu(task):
     a = train_model({**CFG, "epochs": 2}, *task, seed=3)
     b = train_model({**CFG, "epochs": 2}, *task, seed=3)
@@ -51,6 +53,7 @@ class Interrupted(Exception):
     pass
 
 
+@pytest.mark.pipeline
 def test_resume_after_interruption_ends_like_an_uninterrupted_run(task, tmp_path):
     full = train_model(CFG, *task, seed=5)
 
@@ -70,6 +73,7 @@ def test_resume_after_interruption_ends_like_an_uninterrupted_run(task, tmp_path
     np.testing.assert_array_equal(resumed.val_probs, full.val_probs)
 
 
+@pytest.mark.pipeline
 def test_checkpoint_of_other_params_is_not_resumed(task, tmp_path):
     checkpoint = tmp_path / "last.pt"
     train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint)
@@ -79,6 +83,7 @@ def test_checkpoint_of_other_params_is_not_resumed(task, tmp_path):
     assert epochs_seen == [0]  # trained from scratch, not resumed from the lr=0.01 run
 
 
+@pytest.mark.pipeline
 def test_checkpoint_of_other_code_is_not_resumed(task, tmp_path, monkeypatch, capsys):
     """dvc repro reruns train after a src/ edit: the old code's last.pt must not stand in for it."""
     import src.training
@@ -103,6 +108,7 @@ def test_code_digest_follows_the_source(tmp_path):
     assert len(code_digest()) == 64  # the real, loaded modules
 
 
+@pytest.mark.pipeline
 def test_saved_fold_model_reloads_with_weights_only(task, tmp_path):
     result = train_model({**CFG, "epochs": 1}, *task, seed=0)
     torch.save(checkpoint_payload(CFG, result.best_state), tmp_path / "model.pt")
@@ -113,6 +119,7 @@ def test_saved_fold_model_reloads_with_weights_only(task, tmp_path):
     torch.testing.assert_close(model(images), reference(images))
 
 
+@pytest.mark.pipeline
 def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tmp_path):
     from src.models import build_model
     source = build_model("resnet18", num_classes=18).net
@@ -125,6 +132,7 @@ def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tm
     assert not torch.equal(trained["net.fc.weight"], source.fc.weight)
 
 
+@pytest.mark.pipeline
 def test_frozen_stages_keep_stem_and_first_stages_and_the_file_round_trips(task, tmp_path):
     from src.models import build_model
     source = build_model("resnet18", num_classes=18).net

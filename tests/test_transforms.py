@@ -83,7 +83,7 @@ def test_unknown_name_suggests_close_matches():
     with pytest.raises(ValueError, match=r"train\.augment.*'HorizontalFlipp'.*close matches.*'HorizontalFlip'"):
         build_transform([{"name": "HorizontalFlipp"}], train=True)
     # invalid even when the augmentations would not be applied: fail before training
-    with pytest.raises(ValueError, match="valid names: .*VerticalFlip"):
+    with pytest.raises(ValueError, match="valid: .*VerticalFlip"):
         build_transform([{"name": "Nope"}], train=False)
 
 

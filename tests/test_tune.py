@@ -16,8 +16,8 @@ import yaml
 
 from src.backbone_weights import write_weights
 from src.tuning.space import KINDS, apply_overrides, as_params, check_space, default_point, parse_space
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 TRAIN = {**yaml.safe_load((REPO / "params.yaml").read_text())["train"], "pretrained": "none", "frozen_stages": 0}
 STEMS = ("mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal")
 
@@ -97,7 +97,7 @@ def test_each_kind_becomes_a_ray_domain_that_samples_in_range():
 
 
 @pytest.mark.parametrize("space, message", [
-    ({"lr": {"normal": [0, 1]}}, "tune.space.lr: unknown kind 'normal'; valid kinds: ['choice', 'loguniform'"),
+    ({"lr": {"normal": [0, 1]}}, "tune.space.lr: unknown kind 'normal'; valid: ['choice', 'loguniform'"),
     ({"lr": [0.1, 0.2]}, "tune.space.lr: expected one {kind: [args]}"),
     ({"lr": {"uniform": [0.1, 0.2], "choice": [1]}}, "tune.space.lr: expected one {kind: [args]}"),
     ({"lr": {"loguniform": [0, 0.1]}}, "tune.space.lr: loguniform needs low > 0"),
@@ -195,6 +195,7 @@ def test_a_seed_orders_the_tiny_search_as_the_stage_test_needs():
 # --- the real stage ----------------------------------------------------------------------------
 
 
+@pytest.mark.pipeline
 def test_tune_stage_runs_a_tiny_search_and_survives_a_failing_trial(tmp_path):
     workspace = make_workspace(tmp_path, tune={**TINY_TUNE, "seed": bad_loss_first_seed()})
     code, output = run_stage(workspace)
@@ -231,6 +232,7 @@ def test_tune_stage_runs_a_tiny_search_and_survives_a_failing_trial(tmp_path):
     assert sorted(kept)[0] == 0 and all(1 <= k <= 2 for k in sorted(kept)[1:]), kept
 
 
+@pytest.mark.pipeline
 def test_all_trials_failing_fails_the_stage_with_the_first_error(tmp_path):
     tune = {**TINY_TUNE, "num_samples": 2, "space": {"model": {"choice": ["no_such_model"]}}}
     code, output = run_stage(make_workspace(tmp_path, tune=tune))
@@ -239,12 +241,14 @@ def test_all_trials_failing_fails_the_stage_with_the_first_error(tmp_path):
     assert len(pd.read_csv(tmp_path / "tune" / "trials.csv")) == 2
 
 
+@pytest.mark.pipeline
 def test_bad_space_fails_before_ray_starts(tmp_path):
     tune = {**TINY_TUNE, "space": {"lr": {"gaussian": [0, 1]}}}
     code, output = run_stage(make_workspace(tmp_path, tune=tune), timeout=60)
     assert code != 0 and "tune.space.lr: unknown kind 'gaussian'" in output and "Ray local" not in output
 
 
+@pytest.mark.pipeline
 def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_path):
     tune = {**TINY_TUNE, "num_samples": 2, "max_t": 4, "grace_period": 4,
             "space": {"lr": {"loguniform": [0.003, 0.03]}}}
@@ -290,6 +294,7 @@ def test_tune_block_checks_name_what_is_wrong():
         check_tune({**cfg, "grace_period": cfg["max_t"] + 1}, TRAIN)
 
 
+@pytest.mark.pipeline
 def test_tune_task_trains_and_scores_one_attribute_model(tmp_path):
     """tune.task: gender -> the trials train 2-class gender models (colour channel 1 tells gender here)."""
     tune = {**TINY_TUNE, "task": "gender", "num_samples": 1, "max_t": 2, "grace_period": 2,

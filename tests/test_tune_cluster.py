@@ -18,6 +18,8 @@ import pytest
 
 from tests.test_tune import REPO, TINY_TUNE, make_workspace
 
+pytestmark = pytest.mark.system
+
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
 CLUSTER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.workspace import env, reference_run, run
+from tests.helpers.workspace import env, reference_run, run
+
+pytestmark = pytest.mark.system
 
 # Trials one at a time, 12 epochs each (grace_period = max_t: ASHA stops none).
 TUNE = {"fold": 0, "num_samples": 3, "max_concurrent": 1, "seed": 0, "n_initial_points": 4, "grace_period": 12,

@@ -128,6 +128,7 @@ def read_offline_run(path):
     return found
 
 
+@pytest.mark.pipeline
 def test_tune_logs_each_trial_to_an_offline_wandb_run(tmp_path, no_wandb_env):
     tune = {**TINY_TUNE, "num_samples": 2, "max_t": 2, "grace_period": 2, "wandb": ON,
             "space": {"lr": {"loguniform": [0.003, 0.03]}}}

@@ -3,6 +3,8 @@
 import cv2
 import numpy as np
 
+from src.factory import pick
+
 
 class MtcnnDetector:
     """facenet-pytorch's MTCNN (weights ship inside the wheel: no download).
@@ -72,6 +74,5 @@ DETECTORS = {"mtcnn": MtcnnDetector, "center": CenterDetector}
 
 
 def build_detector(name, **kwargs):
-    if name not in DETECTORS:
-        raise ValueError(f"face_crop.detector: unknown detector {name!r}; valid: {sorted(DETECTORS)}")
-    return DETECTORS[name](**kwargs) if name == "mtcnn" else DETECTORS[name]()
+    cls = pick("face_crop.detector", DETECTORS, name, "detector")
+    return cls(**kwargs) if cls is MtcnnDetector else cls()

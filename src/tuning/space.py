@@ -11,6 +11,9 @@ import numbers
 
 import numpy as np
 
+from src.factory import pick
+from src.params_schema import required_keys
+
 from src.tuning.wandb_log import settings as wandb_settings
 
 
@@ -61,8 +64,7 @@ def _largest(kind, args):
     return args[1] - 1 if kind == "randint" else args[1]
 
 
-TUNE_KEYS = ("fold", "num_samples", "max_concurrent", "seed", "n_initial_points", "grace_period", "max_t",
-             "reduction_factor", "cpus_per_trial", "gpus_per_trial", "resume", "address", "space")
+TUNE_KEYS = required_keys("tune")
 
 
 def check_tune(cfg, train):
@@ -97,8 +99,7 @@ def check_space(space, train, max_t):
             raise ValueError(f"tune.space.{key}: expected one {{kind: [args]}} with kind one of {sorted(KINDS)}, "
                              f"got {entry!r}")
         (kind, args), = entry.items()
-        if kind not in KINDS:
-            raise ValueError(f"tune.space.{key}: unknown kind {kind!r}; valid kinds: {sorted(KINDS)}")
+        pick(f"tune.space.{key}", KINDS, kind, "kind")
         if not isinstance(args, list):
             raise ValueError(f"tune.space.{key}: {kind} takes a list, got {args!r}")
         KINDS[kind](key, args)

@@ -18,7 +18,9 @@ import importlib
 import os
 from pathlib import Path
 
-KEYS = ("project", "group")
+from src.params_schema import defaults_of
+
+KEYS = tuple(defaults_of("tune.wandb"))  # ("project", "group")
 # Environment of this process -> wandb.init() argument of each trial's logging actor.
 FORWARDED_ENV = {"WANDB_MODE": "mode", "WANDB_ENTITY": "entity"}
 

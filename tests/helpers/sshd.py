@@ -1,5 +1,5 @@
 """A throwaway OpenSSH server on 127.0.0.1 for tests: its own host key, one authorised ed25519 user key,
-public-key login only, SFTP served in-process. Needs Debian's openssh-server (tests/system_deps.sh)."""
+public-key login only, SFTP served in-process. Needs Debian's openssh-server (tests/helpers/system_deps.sh)."""
 import getpass
 import os
 import shutil
@@ -16,7 +16,7 @@ SSHD = Path("/usr/sbin/sshd")
 def missing():
     """Why an sshd cannot be started here, or "" when it can."""
     if not SSHD.exists():
-        return f"{SSHD} not installed (tests/system_deps.sh installs openssh-server when run as root)"
+        return f"{SSHD} not installed (tests/helpers/system_deps.sh installs openssh-server when run as root)"
     if not shutil.which("ssh-keygen"):
         return "ssh-keygen not installed"
     return ""

@@ -1,7 +1,7 @@
 """A user's repo made from this project, in which tests run the real stages and `dvc repro`.
 
     ws = make_workspace(tmp_path, {"train": {"epochs": 1}})   # the project's git files, params, own git
-    make_sample(ws, persons=12, eval_persons=3)                # or write data/ with tests/fake_layout.py
+    make_sample(ws, persons=12, eval_persons=3)                # or write data/ with tests/helpers/fake_layout.py
     run(["dvc", "repro", "evaluate"], ws)                      # asserts exit 0, returns stdout + stderr
     done = run_stage(["python", "-m", "stages.face_crop"], ws)  # CompletedProcess, any exit code
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 
 from src.backbone_weights import PACKAGED_MODELS
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 # Tiny params for a whole `dvc repro evaluate` in seconds on CPU.
 TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 1, "model": "resnet18", "batch_size": 16},
         "face_crop": {"size": [64, 48]}}
@@ -110,8 +110,8 @@ _reference = {}
 
 def reference_data(data_dir, size=None):
     """12 persons (2 of each gender x age band: enough for 2 stratified folds) and 4 eval photos,
-    written with tests/fake_layout.py; size (width, height) defaults to fake_layout.SIZE."""
-    from tests.fake_layout import SIZE, make_eval_layout, make_train_layout
+    written with tests/helpers/fake_layout.py; size (width, height) defaults to fake_layout.SIZE."""
+    from tests.helpers.fake_layout import SIZE, make_eval_layout, make_train_layout
 
     persons = [(f"{i:06d}", ("female", "male")[i % 2], "Asian", (22, 45, 61)[i % 3]) for i in range(1, 13)]
     make_train_layout(data_dir, persons, size=size or SIZE)

@@ -1,6 +1,6 @@
 """Run a stage's `python -m stages.X ...` command and record which repository modules it loaded.
 
-    python tests/trace_modules.py OUT_FILE stages.train --fold 0 --task all
+    python tests/helpers/trace_modules.py OUT_FILE stages.train --fold 0 --task all
 
 runs the module as `python -m` would (in the current folder, the stage's workspace) and, if it
 exits 0, writes the loaded files under src/ and stages/ to OUT_FILE (one relative path a line)."""

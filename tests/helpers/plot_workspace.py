@@ -1,8 +1,8 @@
 """One tiny committed pipeline run shared by the plots and remotes tests: a user's repo made from the
-project (tests/workspace.py) with tiny params, the sample data tracked by `dvc add`, `dvc repro
+project (tests/helpers/workspace.py) with tiny params, the sample data tracked by `dvc add`, `dvc repro
 evaluate` done and committed (metrics and plots included, as the project's .gitignore lets git keep
 them). Built once per test session."""
-from tests.workspace import REPO, git_commit, make_sample, make_workspace, run  # noqa: F401 (re-exported)
+from tests.helpers.workspace import REPO, git_commit, make_sample, make_workspace, run  # noqa: F401 (re-exported)
 
 # Two epochs, so each training curve is a line; the centre crop skips MTCNN (not under test here).
 TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 2, "model": "mobilenetv3_small_050",
