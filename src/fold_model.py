@@ -1,7 +1,7 @@
 """A fold's model file: what train writes, and what ensemble and predict rebuild from it.
 
-A fold model is one network (src.models.build_model) or, with a train.ensemble method, an
-AveragedEnsemble of such networks (trained by src.train_ensemble). The file holds the weights plus
+A fold model is one network (src.models.build_model) or, with a train.members method, an
+AveragedMembers of such networks (trained by src.fold_members). The file holds the weights plus
 everything needed to rebuild and feed the model, loaded with weights_only (tensors, no pickled code)."""
 import pickle
 
@@ -14,13 +14,13 @@ from src.models import build_model
 from src.params_schema import with_defaults
 from src.tasks import num_classes
 
-ENSEMBLE_METHODS = ("none", "voting", "bagging", "snapshot")
+MEMBER_METHODS = ("none", "voting", "bagging", "snapshot")
 
 
-def ensemble_spec(cfg):
-    """train.ensemble with its defaults filled in; an unknown method fails naming the valid ones."""
-    spec = with_defaults(cfg, "train")["ensemble"]
-    pick("train.ensemble.method", ENSEMBLE_METHODS, spec["method"], "method")
+def members_spec(cfg):
+    """train.members with its defaults filled in; an unknown method fails naming the valid ones."""
+    spec = with_defaults(cfg, "train")["members"]
+    pick("train.members.method", MEMBER_METHODS, spec["method"], "method")
     return spec
 
 
@@ -34,7 +34,7 @@ def network_args(cfg, task="all"):
 
 
 class Estimator(nn.Module):
-    """One ensemble member: a fresh network per instance (torchensemble instantiates a class per member)."""
+    """One member: a fresh network per instance (torchensemble instantiates a class per member)."""
 
     def __init__(self, **network_args):
         super().__init__()
@@ -44,7 +44,7 @@ class Estimator(nn.Module):
         return self.net(x)
 
 
-class AveragedEnsemble(nn.Module):
+class AveragedMembers(nn.Module):
     """forward -> log(mean softmax of the members): softmax of it is their soft vote."""
 
     def __init__(self, estimators):
@@ -57,21 +57,21 @@ class AveragedEnsemble(nn.Module):
 
 
 def build_network(cfg, task="all"):
-    """The fold model: one network, or (train.ensemble.method != none) an untrained AveragedEnsemble."""
-    spec = ensemble_spec(cfg)
+    """The fold model: one network, or (train.members.method != none) an untrained AveragedMembers."""
+    spec = members_spec(cfg)
     if spec["method"] == "none":
         return build_model(**network_args(cfg, task))
-    return AveragedEnsemble([Estimator(**network_args(cfg, task)) for _ in range(spec["n_estimators"])])
+    return AveragedMembers([Estimator(**network_args(cfg, task)) for _ in range(spec["n_estimators"])])
 
 
 def checkpoint_payload(cfg, model_state, task="all"):
     """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
     return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
-            "heads": with_defaults(cfg, "train")["heads"], "ensemble": ensemble_spec(cfg),
+            "heads": with_defaults(cfg, "train")["heads"], "members": members_spec(cfg),
             "mean": list(cfg["mean"]), "std": list(cfg["std"])}
 
 
-FILE_KEYS = ("model", "task", "num_classes", "state_dict", "heads", "ensemble", "mean", "std")
+FILE_KEYS = ("model", "task", "num_classes", "state_dict", "heads", "members", "mean", "std")
 
 
 def load_fold_model(path, device, task=None):
@@ -94,7 +94,7 @@ def load_fold_model(path, device, task=None):
     if classes != num_classes(held):
         raise BadInputError(path, f"holds the {held!r} model with {classes} classes; that model has "
                                   f"{num_classes(held)}")
-    cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "ensemble": checkpoint["ensemble"],
+    cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "members": checkpoint["members"],
            "mean": checkpoint["mean"], "std": checkpoint["std"]}
     model = build_network(cfg, checkpoint["task"])
     try:

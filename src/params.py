@@ -162,7 +162,7 @@ def _check_train_names(train):
     from src.models import check_frozen_stages, check_model_name
     from src.optim import build_optimizer, build_scheduler
     from src.samplers import build_sampler
-    from src.train_ensemble import check_ensemble
+    from src.fold_members import check_members
     from src.transforms import build_transform
 
     check_model_name(train["model"])
@@ -174,4 +174,4 @@ def _check_train_names(train):
     build_sampler(train["sampler"], np.arange(18), 0)
     build_transform(train["augment"], train=True)
     build_mixer(train.get("mix"), train["loss"]["name"])  # ldam + mixing fails here
-    check_ensemble(train)
+    check_members(train)

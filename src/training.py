@@ -16,7 +16,7 @@ import torch
 from src.atomic import save_torch
 from src.crop_dataset import CropDataset, make_loader
 from src.device import autocast, channels_last, pick_device, place_model, resolve_workers
-from src.fold_model import ensemble_spec, network_args
+from src.fold_model import members_spec, network_args
 from src.inference import predict_probs
 from src.losses import MultiHeadLoss, build_loss
 from src.mixing import build_mixer
@@ -27,7 +27,7 @@ from src.progress import progress
 from src.resample import resample_indices
 from src.samplers import build_sampler
 from src.tasks import num_classes, task_labels, task_score
-from src.train_ensemble import fit_ensemble
+from src.fold_members import fit_members
 from src.transforms import build_transform
 
 
@@ -59,7 +59,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
-    (not with a train.ensemble method: torchensemble runs its own loop, see src.train_ensemble)."""
+    (not with a train.members method: torchensemble runs its own loop, see src.fold_members)."""
     cfg = with_defaults(cfg, "train")
     device = device or pick_device(cfg["device"])
     workers = resolve_workers(cfg["num_workers"], device)
@@ -77,8 +77,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     class_counts = np.bincount(train_y, minlength=num_classes(task))
     loss_fn = build_criterion(cfg, class_counts).to(device)
     mixer = build_mixer(cfg["mix"], cfg["loss"]["name"], num_classes(task))
-    if ensemble_spec(cfg)["method"] != "none":
-        return _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
+    if members_spec(cfg)["method"] != "none":
+        return _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
     model = place_model(build_model(**args), device)
     # Pretrained backbone at lr * train.backbone_lr, the new classifier/heads at lr (1.0: one rate).
     groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg["backbone_lr"])
@@ -135,13 +135,13 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                        state["epoch"], state["history"])
 
 
-def _train_ensemble(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task):
+def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task):
     """torchensemble trains all epochs in its own loop; the result is scored once, in eval mode."""
     loader, train_tf, _, generator = _train_loader(cfg, train_x, train_y, seed, workers)
     generator.manual_seed(seed)
     if train_tf is not None:
         train_tf.set_random_seed(seed)
-    model = fit_ensemble(cfg, network_args(cfg, task), loss_fn, loader, device)
+    model = fit_members(cfg, network_args(cfg, task), loss_fn, loader, device)
     val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
     # torchensemble does not return its losses: report the ensemble's training-set NLL (eval mode).
     train_nll = _val_metrics(train_y, predict_probs(model, train_x, cfg["batch_size"] * 2, device,

@@ -39,7 +39,7 @@ def test_families_share_the_wording():
 
 def test_defaults_live_in_optim_only():
     """The pipeline's defaults (SGD momentum, cosine over the epochs) come from one place for the training
-    loop and torchensemble alike (src.train_ensemble reads them from here)."""
+    loop and torchensemble alike (src.fold_members reads them from here)."""
     assert optimizer_arguments({"name": "SGD"}) == ("SGD", {"momentum": 0.9})
     assert optimizer_arguments({"name": "SGD", "momentum": 0.5}) == ("SGD", {"momentum": 0.5})
     assert scheduler_arguments({"name": "CosineAnnealingLR"}, None, 7, 3) == ("CosineAnnealingLR", {"T_max": 7},

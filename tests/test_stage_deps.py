@@ -16,7 +16,7 @@ TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 1, "model": "mob
                  "space": {"epochs": {"choice": [1]}, "model": {"choice": ["mobilenetv3_small_050"]}}}}
 ORDER = ["check_params", "face_crop", "weights", "split", "train@0-all", "train@1-all", "ensemble", "predict", "evaluate", "tune"]
 TRAINING = {"src/training.py", "src/losses.py", "src/optim.py", "src/samplers.py", "src/mixing.py",
-            "src/transforms.py", "src/resample.py", "src/train_ensemble.py"}
+            "src/transforms.py", "src/resample.py", "src/fold_members.py"}
 
 
 def code_deps(ws, deps):

@@ -1,12 +1,12 @@
-"""train.ensemble: torchensemble members inside a fold; the saved fold model reloads (weights_only)
+"""train.members: torchensemble members inside a fold; the saved fold model reloads (weights_only)
 and predicts exactly as trained; no ./logs/ is left behind."""
 import numpy as np
 import pytest
 import torch
 
 from src.labels import NUM_CLASSES
-from src.fold_model import AveragedEnsemble, checkpoint_payload, load_fold_model
-from src.train_ensemble import check_ensemble
+from src.fold_model import AveragedMembers, checkpoint_payload, load_fold_model
+from src.fold_members import check_members
 from src.training import train_model
 from tests.test_heads import TINY
 from tests.test_training import colour_task
@@ -21,17 +21,17 @@ def task():
 
 @pytest.mark.parametrize("method, heads, epochs", [("voting", "single", 1), ("bagging", "multi", 1),
                                                    ("snapshot", "single", 2)])
-def test_fold_ensemble_saves_and_reloads_with_identical_predictions(task, tmp_path, monkeypatch, method, heads, epochs):
+def test_fold_members_save_and_reloads_with_identical_predictions(task, tmp_path, monkeypatch, method, heads, epochs):
     monkeypatch.chdir(tmp_path)
-    cfg = {**TINY, "epochs": epochs, "heads": heads, "ensemble": {"method": method, "n_estimators": 2}}
+    cfg = {**TINY, "epochs": epochs, "heads": heads, "members": {"method": method, "n_estimators": 2}}
     seen = []
     result = train_model(cfg, *task, seed=0, on_epoch=lambda e, m, i: seen.append(e))
     assert seen == [epochs - 1] and len(result.history) == 1 and result.best_epoch == 0
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
     torch.save(checkpoint_payload(cfg, result.best_state), tmp_path / "model.pt")
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
-    assert isinstance(model, AveragedEnsemble) and len(model.estimators) == 2
-    assert checkpoint["ensemble"] == {"method": method, "n_estimators": 2}
+    assert isinstance(model, AveragedMembers) and len(model.estimators) == 2
+    assert checkpoint["members"] == {"method": method, "n_estimators": 2}
     from src.inference import predict_probs
     probs = predict_probs(model, task[2], 2 * cfg["batch_size"], torch.device("cpu"))
     np.testing.assert_array_equal(probs, result.val_probs)  # save/load: identical predictions
@@ -39,24 +39,24 @@ def test_fold_ensemble_saves_and_reloads_with_identical_predictions(task, tmp_pa
     assert not (tmp_path / "logs").exists()
 
 
-def test_same_seed_gives_the_same_ensemble(task):
-    cfg = {**TINY, "ensemble": {"method": "voting", "n_estimators": 2}}
+def test_same_seed_gives_the_same_members(task):
+    cfg = {**TINY, "members": {"method": "voting", "n_estimators": 2}}
     np.testing.assert_array_equal(train_model(cfg, *task, seed=1).val_probs, train_model(cfg, *task, seed=1).val_probs)
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"ensemble": {"method": "snapshot", "n_estimators": 3}, "epochs": 4}, "multiple of n_estimators"),
-    ({"ensemble": {"method": "voting", "n_estimators": 2}, "mix": {"cutmix_alpha": 1.0}}, "CutMix"),
-    ({"ensemble": {"method": "voting", "n_estimators": 2}, "scheduler": {"name": "CyclicLR"}}, "CyclicLR"),
-    ({"ensemble": {"method": "boosting", "n_estimators": 2}}, "unknown method 'boosting'"),
+    ({"members": {"method": "snapshot", "n_estimators": 3}, "epochs": 4}, "multiple of n_estimators"),
+    ({"members": {"method": "voting", "n_estimators": 2}, "mix": {"cutmix_alpha": 1.0}}, "CutMix"),
+    ({"members": {"method": "voting", "n_estimators": 2}, "scheduler": {"name": "CyclicLR"}}, "CyclicLR"),
+    ({"members": {"method": "boosting", "n_estimators": 2}}, "unknown method 'boosting'"),
 ])
 def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
     with pytest.raises(ValueError, match=message):
-        check_ensemble({**TINY, **change})
+        check_members({**TINY, **change})
 
 
 def test_torchensemble_classes_cover_every_method_the_model_file_knows():
-    """src.fold_model names the methods (no torchensemble import for predict); src.train_ensemble maps them."""
-    from src.fold_model import ENSEMBLE_METHODS
-    from src.train_ensemble import METHODS
-    assert ["none", *METHODS] == list(ENSEMBLE_METHODS)
+    """src.fold_model names the methods (no torchensemble import for predict); src.fold_members maps them."""
+    from src.fold_model import MEMBER_METHODS
+    from src.fold_members import METHODS
+    assert ["none", *METHODS] == list(MEMBER_METHODS)
