@@ -37,7 +37,7 @@ bench: $(STAMP)
 
 # The plots of dvc.yaml as dvc_plots/index.html, viewable offline (vega scripts inlined, see README).
 plots: $(STAMP)
-	$(PY) -m src.offline_plots
+	$(PY) -m src.reports.offline_plots
 	dvc plots show --html-template .dvc/tmp/plots_offline.html
 
 # System packages of the browser and SSH-remote tests (chromium, openssh-server): installed when root.

@@ -7,24 +7,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from src.crop_dataset import CropDataset, make_loader
-from src.device import place_model
-from src.fold_model import network_args
-from src.labels import NUM_CLASSES
-from src.losses import build_loss
-from src.models import build_model
-from src.optim import build_optimizer
-from src.params import load_params
-from src.samplers import build_sampler
-from src.training import train_epoch  # the real step loop: a benchmark of a copy would measure the copy
-from src.transforms import build_transform
+from src.common.device import place_model
+from src.data.crop_dataset import CropDataset, make_loader
+from src.labels.classes import NUM_CLASSES
+from src.models.fold_model import network_args
+from src.models.networks import build_model
+from src.name_checks import load_checked_params
+from src.training.loop import train_epoch  # the real step loop: a benchmark of a copy would measure the copy
+from src.training.losses import build_loss
+from src.training.optim import build_optimizer
+from src.training.samplers import build_sampler
+from src.training.transforms import build_transform
 
 REPO = Path(__file__).resolve().parents[1]
 CROPS = REPO / "crops"
 
 
 def params():
-    return load_params(REPO / "params.yaml", names=True)
+    return load_checked_params(REPO / "params.yaml")
 
 
 def sync(device):
@@ -111,7 +111,7 @@ class TrainStep:
                            drop_last=len(crops) > cfg["batch_size"])
 
     def steps(self, batches, n):
-        """n optimizer steps of src.training.train_epoch over `batches`; returns images seen."""
+        """n optimizer steps of src.training.loop.train_epoch over `batches`; returns images seen."""
         train_epoch(self.model, itertools.islice(batches, n), self.loss_fn, self.optimizer, None,
                      self.scaler, self.device)
         return n * self.cfg["batch_size"]

@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 
 from bench.common import TrainStep, interleaved, median, params, random_crops, random_labels
-from src.device import pick_device, resolve_workers
+from src.common.device import pick_device, resolve_workers
 
 PERSONS = (300, 1000, 2700)
 

@@ -1,6 +1,6 @@
 """GPU smoke (the python part of bench/gpu_smoke.sh): one epoch of a big model on a real-size
 synthetic crop array (random uint8) through the real train path (CropDataset -> albumentations ->
-DataLoader with workers -> src.training.train_epoch with CUDA + AMP + channels_last), timed as a
+DataLoader with workers -> src.training.loop.train_epoch with CUDA + AMP + channels_last), timed as a
 whole, between two model-only ceiling measurements (same model, batch, tensors already on the GPU).
 Prints images/s and the item-1 ratio real / ceiling.
 

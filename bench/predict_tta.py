@@ -1,13 +1,13 @@
 """Item 3: predict images/s of the 5-model fold ensemble (random-init default models) on the eval
-crops, without and with horizontal-flip TTA, through src.inference.predict_probs. Interleaved."""
+crops, without and with horizontal-flip TTA, through src.inference.predict.predict_probs. Interleaved."""
 import numpy as np
 import torch
 
 from bench.common import CROPS, interleaved, median, params, random_crops
-from src.inference import predict_probs
-from src.labels import NUM_CLASSES
-from src.models import build_model
-from src.device import pick_device
+from src.common.device import pick_device
+from src.inference.predict import predict_probs
+from src.labels.classes import NUM_CLASSES
+from src.models.networks import build_model
 
 
 def eval_crops(limit):

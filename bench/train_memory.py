@@ -27,8 +27,8 @@ def child(path, steps, val_limit):
     import torch
 
     from bench.common import TrainStep
-    from src.inference import predict_probs
-    from src.device import pick_device, resolve_workers
+    from src.inference.predict import predict_probs
+    from src.common.device import pick_device, resolve_workers
 
     cfg = params()["train"]
     device = pick_device(cfg.get("device", "auto"))

@@ -4,7 +4,7 @@ already made and in memory). Interleaved windows; ratio of the medians."""
 import torch
 
 from bench.common import TrainStep, forever, interleaved, median, params, ready_batches, train_crops
-from src.device import pick_device, resolve_workers
+from src.common.device import pick_device, resolve_workers
 
 TARGET = 0.90
 

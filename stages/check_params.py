@@ -9,8 +9,8 @@ changes, so a valid edit reruns only the stages whose params changed.
 Writes checks/params.txt. Params: all of params.yaml."""
 import argparse
 
-from src.atomic import atomic_path
-from src.params import load_params
+from src.common.atomic import atomic_path
+from src.name_checks import load_checked_params
 from stages import paths
 from stages.entry import run
 
@@ -19,7 +19,7 @@ VERDICT = "params.yaml: every key known, every value and name valid (stages/chec
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    load_params(paths.PARAMS, names=True)
+    load_checked_params(paths.PARAMS)
     with atomic_path(paths.PARAMS_CHECK) as tmp:
         tmp.write_text(VERDICT)
     print(f"check_params: {paths.PARAMS} is valid")

@@ -12,13 +12,13 @@ import argparse
 
 import numpy as np
 
-from src.atomic import write_csv, write_json, write_npy
-from src.ensemble import load_members, oof_report, out_of_fold_probs
-from src.error_analysis import write_error_analysis
-from src.folds import fold_of_rows
-from src.metrics import score
-from src.params import load_params
-from src.device import pick_device
+from src.common.atomic import write_csv, write_json, write_npy
+from src.common.device import pick_device
+from src.config.params import load_params
+from src.data.folds import fold_of_rows
+from src.inference.ensemble import load_members, oof_report, out_of_fold_probs
+from src.labels.metrics import score
+from src.reports.error_analysis import write_error_analysis
 from stages import paths
 from stages.entry import run
 

@@ -7,8 +7,8 @@ to get it back. Any other exception is a bug and keeps its traceback."""
 import sys
 from pathlib import Path
 
-from src.errors import BadInputError, WeightsError
-from src.params import ParamsError
+from src.common.errors import BadInputError, WeightsError
+from src.config.params import ParamsError
 from stages import paths
 
 INPUT_ERRORS = (BadInputError, ParamsError, WeightsError)

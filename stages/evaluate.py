@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.atomic import write_json
+from src.common.atomic import write_json
+from src.common.errors import BadInputError
+from src.config.params import load_params
 from src.data.csv_table import read_csv_table
-from src.errors import BadInputError
-from src.labels import NUM_CLASSES
-from src.metrics import score
-from src.params import load_params
+from src.labels.classes import NUM_CLASSES
+from src.labels.metrics import score
 from stages import paths
 from stages.entry import run
 

@@ -8,15 +8,15 @@ import time
 
 import pandas as pd
 
-from src.atomic import write_csv, write_json
+from src.common.atomic import write_csv, write_json
+from src.config.params import load_params
+from src.config.schema import with_defaults
 from src.data.eval_table import read_eval_table
+from src.data.relabel import apply_relabel
 from src.data.train_table import read_train_table
 from src.face_crop.boxes import SOURCES, prior_region
 from src.face_crop.crop_images import crop_faces
 from src.face_crop.detectors import build_detector
-from src.params import load_params
-from src.params_schema import with_defaults
-from src.relabel import apply_relabel
 from stages import paths
 from stages.entry import run
 

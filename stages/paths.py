@@ -52,11 +52,11 @@ def producer(path):
 
 def read_crops(kind):
     """(manifest, crops) of faceCrop's `kind` (train | eval) split, checked against each other."""
-    from src.manifest import load_crops
+    from src.data.manifest import load_crops
     return load_crops(CROPS / f"{kind}.npy", CROPS / f"{kind}.csv")
 
 
 def read_folds():
     """folds/person_folds.csv: the person -> fold table."""
-    from src.folds import read_person_folds
+    from src.data.folds import read_person_folds
     return read_person_folds(PERSON_FOLDS)

@@ -9,12 +9,12 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from src.atomic import write_csv, write_npy
+from src.common.atomic import write_csv, write_npy
+from src.common.device import pick_device
+from src.common.errors import BadInputError
+from src.config.params import load_params
 from src.data.eval_table import read_eval_table
-from src.errors import BadInputError
-from src.ensemble import load_members, read_members, soft_vote
-from src.params import load_params
-from src.device import pick_device
+from src.inference.ensemble import load_members, read_members, soft_vote
 from stages import paths
 from stages.entry import run
 

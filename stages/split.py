@@ -3,10 +3,10 @@
 Reads crops/train.csv, writes folds/person_folds.csv (person, fold). Params: split.k, split.seed."""
 import argparse
 
-from src.atomic import write_csv
-from src.folds import person_folds
-from src.manifest import read_manifest
-from src.params import load_params
+from src.common.atomic import write_csv
+from src.config.params import load_params
+from src.data.folds import person_folds
+from src.data.manifest import read_manifest
 from stages import paths
 from stages.entry import run
 

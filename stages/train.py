@@ -13,13 +13,13 @@ import time
 import pandas as pd
 from dvclive import Live
 
-from src.atomic import save_torch, write_csv
-from src.backbone_weights import with_backbone
-from src.folds import fold_split
-from src.params import load_params
-from src.tasks import TASK_CLASSES
-from src.fold_model import checkpoint_payload
-from src.training import train_model
+from src.common.atomic import save_torch, write_csv
+from src.data.folds import fold_split
+from src.labels.tasks import TASK_CLASSES
+from src.models.backbone_weights import with_backbone
+from src.models.fold_model import checkpoint_payload
+from src.name_checks import load_checked_params
+from src.training.loop import train_model
 from stages import paths
 from stages.entry import run
 
@@ -31,7 +31,7 @@ def main():
                         help="what the model predicts: all 18 classes or one attribute (default all)")
     args = parser.parse_args()
     fold, task = args.fold, args.task
-    params = load_params(paths.PARAMS, names=("train",))
+    params = load_checked_params(paths.PARAMS, ("train",))
     cfg = with_backbone(params["train"], paths.WEIGHTS)  # weights/ file and its normalisation
     table, crops = paths.read_crops("train")
     folds = paths.read_folds()

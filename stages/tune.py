@@ -17,11 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from src.atomic import atomic_path, write_csv, write_json
-from src.backbone_weights import with_backbone
-from src.folds import fold_split
-from src.params import load_params
-from src.params_schema import with_defaults
+from src.common.atomic import atomic_path, write_csv, write_json
+from src.config.schema import with_defaults
+from src.data.folds import fold_split
+from src.models.backbone_weights import with_backbone
+from src.name_checks import load_checked_params
 from src.tuning import cluster
 from src.tuning.space import check_tune, default_point, to_domains
 from stages import paths
@@ -31,7 +31,7 @@ from stages.entry import run
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     started = time.time()
-    params = load_params(paths.PARAMS, names=("train",))
+    params = load_checked_params(paths.PARAMS, ("train",))
     cfg, train = params["tune"], params["train"]
     space = check_tune(cfg, train)  # a bad tune block fails before any work
     table, crops = paths.read_crops("train")

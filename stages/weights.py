@@ -7,8 +7,8 @@ weights/<model>.safetensors in timm's naming. DVC caches them: `dvc push` shares
 never downloads, and the train stages read them offline. Params: train.model, train.pretrained."""
 import argparse
 
-from src.backbone_weights import fetch_weights, pretrained_source, write_weights
-from src.params import load_params
+from src.config.params import load_params
+from src.models.backbone_weights import fetch_weights, pretrained_source, write_weights
 from stages import paths
 from stages.entry import run
 

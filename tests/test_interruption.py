@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from src.atomic import atomic_path, write_json
+from src.common.atomic import atomic_path, write_json
 from tests.helpers.workspace import REFERENCE, env, reference_run, run
 
 pytestmark = pytest.mark.pipeline
@@ -107,7 +107,7 @@ def test_atomic_path_keeps_the_old_file_when_the_block_fails(tmp_path):
 def test_a_writer_killed_mid_write_leaves_the_old_file_and_its_temp_is_cleaned_later(tmp_path):
     target = tmp_path / "last.pt"
     target.write_bytes(b"old, complete")
-    code = ("import os, signal, sys\nfrom src.atomic import atomic_path\n"
+    code = ("import os, signal, sys\nfrom src.common.atomic import atomic_path\n"
             "with atomic_path(sys.argv[1]) as tmp:\n"
             "    tmp.write_bytes(b'half of the new')\n"
             "    os.kill(os.getpid(), signal.SIGKILL)\n")

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from src.losses import LOSSES, build_loss
+from src.training.losses import LOSSES, build_loss
 
 COUNTS = np.array([500, 300, 60, 400, 250, 40] + [100] * 12)
 SPECS = [

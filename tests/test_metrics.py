@@ -1,7 +1,7 @@
 """The competition's macro F1: the mean over the labels present in the truth or the predictions."""
 import numpy as np
 
-from src.metrics import head_f1, macro_f1, per_class_f1, score
+from src.labels.metrics import head_f1, macro_f1, per_class_f1, score
 
 
 def f1_by_counting(y_true, y_pred):

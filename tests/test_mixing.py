@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from src.labels import NUM_CLASSES
-from src.mixing import Mixer, build_mixer, vertical_cutmix
+from src.labels.classes import NUM_CLASSES
+from src.training.mixing import Mixer, build_mixer, vertical_cutmix
 
 
 def batch(n=4, h=8, w=10):

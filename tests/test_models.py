@@ -4,7 +4,7 @@ import pytest
 import timm
 import torch
 
-from src.models import build_model
+from src.models.networks import build_model
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_missing_weights_file():
 
 
 def test_frozen_stages_fix_the_stem_and_first_stages_only():
-    from src.models import check_frozen_stages
+    from src.models.networks import check_frozen_stages
     wrapped = build_model("resnet18", frozen_stages=2).train()
     model = wrapped.net
     fixed = {name.split(".")[0] for name, p in model.named_parameters() if not p.requires_grad}

@@ -75,10 +75,10 @@ def test_every_torch_load_is_weights_only():
 def test_no_unsafe_yaml_or_pickle_loading():
     banned = ("yaml.load", "yaml.unsafe_load", "yaml.full_load", "yaml.load_all", "yaml.unsafe_load_all",
               "pickle.load", "pickle.loads")
-    # The one yaml.load allowed: params.yaml through src.params.ParamsLoader, a SafeLoader that also
+    # The one yaml.load allowed: params.yaml through src.config.params.ParamsLoader, a SafeLoader that also
     # reads DVC's `1e-05` floats (the FullLoader and UnsafeLoader are no SafeLoaders).
     import yaml
-    from src.params import ParamsLoader
+    from src.config.params import ParamsLoader
     assert issubclass(ParamsLoader, yaml.SafeLoader) and ParamsLoader.yaml_constructors == yaml.SafeLoader.yaml_constructors
 
     def safe_loader(node):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from src.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
+from src.training.optim import OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
 
 
 def params():
@@ -103,8 +103,8 @@ def test_scheduler_errors():
 
 
 def test_layered_groups_put_the_backbone_at_its_own_rate():
-    from src.models import backbone_parameters, build_model
-    from src.optim import layered_groups
+    from src.models.networks import backbone_parameters, build_model
+    from src.training.optim import layered_groups
     model = build_model("resnet18", num_classes=18)
     backbone = backbone_parameters(model)
     groups = layered_groups(model.parameters(), backbone, lr=0.01, backbone_lr=0.25)
@@ -118,7 +118,7 @@ def test_layered_groups_put_the_backbone_at_its_own_rate():
 
 
 def test_linear_warmup_scales_the_first_steps_then_leaves_the_schedule_alone():
-    from src.optim import LinearWarmup
+    from src.training.optim import LinearWarmup
     opt = build_optimizer({"name": "SGD"}, params(), lr=0.1)
     sched, every = build_scheduler({"name": "CosineAnnealingLR"}, opt, epochs=2, steps_per_epoch=4)
     warmup, seen = LinearWarmup(opt, 4), []

@@ -3,10 +3,10 @@ import copy
 
 import pytest
 
-from src.params import ParamsError, check_params, load_params
-from src.params_schema import REQUIRED as REQUIRED_DEFAULT
+from src.config.params import ParamsError, check_params, load_params
+from src.config.schema import REQUIRED as REQUIRED_DEFAULT
+from src.name_checks import check_all
 from tests.helpers import REPO
-
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,11 @@ def edit(params, change):
 ])
 def test_bad_params_fail_naming_key_value_and_expectation(params, change, expected):
     with pytest.raises(ValueError, match=expected):
-        check_params(edit(params, change))
+        check_all(edit(params, change))
 
 
 def test_shipped_params_are_valid(params):
-    check_params(params)
+    check_all(params)
 
 
 def test_load_uses_safe_yaml(tmp_path):
@@ -64,35 +64,35 @@ def test_load_uses_safe_yaml(tmp_path):
 
 
 def test_light_stages_check_every_key_without_importing_torch(params, tmp_path):
-    """split and evaluate load params with names=False: every key, type and range is still checked,
+    """split and evaluate load params without src.name_checks: every key, type and range is still checked,
     the names (model, transforms, loss...) are left to the stages that build them."""
     import subprocess
     import sys
-    code = ("import sys; from src.params import load_params; load_params('params.yaml', names=False); "
+    code = ("import sys; from src.config.params import load_params; load_params('params.yaml'); "
             "print(sorted(m for m in ('torch', 'timm', 'albumentations') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     unknown_model = edit(params, lambda p: p["train"].update(model="resnet181"))
-    check_params(unknown_model, names=False)
-    with pytest.raises(ValueError, match=r"train.model: unknown timm model 'resnet181'"):
-        check_params(unknown_model)
+    check_params(unknown_model)
+    with pytest.raises(ParamsError, match=r"^params.yaml: train.model: unknown timm model 'resnet181'"):
+        check_all(unknown_model)
     with pytest.raises(ValueError, match=r"unknown key 'train.lrr'"):
-        check_params(edit(params, lambda p: p["train"].update(lrr=0.1)), names=False)
+        check_params(edit(params, lambda p: p["train"].update(lrr=0.1)))
 
 
 def test_params_reference_is_generated_from_the_schema():
-    """docs/params.md is `python -m src.params_schema`'s output: regenerate it after editing the schema."""
-    from src.params_schema import reference
+    """docs/params.md is `python -m src.config.schema`'s output: regenerate it after editing the schema."""
+    from src.config.schema import reference
     assert (REPO / "docs" / "params.md").read_text() == reference()
 
 
 def test_optional_keys_get_their_schema_defaults_at_the_point_of_use():
-    from src.params_schema import SCHEMA, defaults_of, with_defaults
+    from src.config.schema import SCHEMA, defaults_of, with_defaults
     train = with_defaults({"lr": 0.1, "mix": {"cutmix_alpha": 1.0}}, "train")
     assert train["lr"] == 0.1 and train["heads"] == "single" and train["pretrained"] == "none"
     assert train["mix"] == {**defaults_of("train.mix"), "cutmix_alpha": 1.0}
     assert with_defaults(None, "tune.wandb") == {"project": "", "group": ""}
-    shipped = load_params(REPO / "params.yaml", names=False)
+    shipped = load_params(REPO / "params.yaml")
     for key, param in SCHEMA.items():  # each default passes its own check
         assert param.default is REQUIRED_DEFAULT or not param.check(param.default), key
     assert shipped["train"]["heads"] == SCHEMA["train.heads"].default

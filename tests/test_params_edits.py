@@ -2,13 +2,13 @@
 every `dvc exp run -S`, and the file is written in the form that round trip keeps (params.yaml's
 header says how). A chain of the README's kinds of edits, run through DVC itself one after another
 without resetting, changes only the edited lines and leaves a file the pipeline reads back with
-every value set (src.params.load_params, which also reads DVC's `1e-05` floats)."""
+every value set (src.config.params.load_params, which also reads DVC's `1e-05` floats)."""
 import difflib
 import subprocess
 
 import pytest
 
-from src.params import load_params
+from src.config.params import load_params
 from tests.helpers.workspace import REPO, git_commit, run, run_stage
 
 pytestmark = pytest.mark.pipeline

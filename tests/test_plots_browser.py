@@ -1,7 +1,7 @@
 """`dvc plots show` on a real pipeline run, rendered offline in headless Chromium: every declared chart
 is really drawn (a canvas with a size inside its vega container), and a screenshot is kept.
 
-The page's vega / vega-lite / vega-embed come inlined from src.offline_plots (npm pack, cached in
+The page's vega / vega-lite / vega-embed come inlined from src.reports.offline_plots (npm pack, cached in
 .dvc/tmp/vega of the repo), so nothing is loaded from a CDN. The screenshot is written to pytest's
 tmp dir (the path is printed) and copied to test-artifacts/plots.png."""
 import re
@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from src.offline_plots import build_template, fetch_scripts
+from src.reports.offline_plots import build_template, fetch_scripts
 from tests.helpers.plot_workspace import REPO, committed_workspace, run
 
 pytestmark = pytest.mark.system

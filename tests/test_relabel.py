@@ -1,11 +1,12 @@
 """data.relabel: corrections by person folder or image path; bad rows name the file, line and problem."""
 import pytest
 
-from src.errors import BadInputError
+from src.common.errors import BadInputError
+from src.config.params import check_params, load_params
+from src.data.relabel import apply_relabel
 from src.data.train_table import STEMS, _build_table
-from src.labels import encode_class
-from src.params import check_params, load_params
-from src.relabel import apply_relabel
+from src.labels.classes import encode_class
+from src.name_checks import check_all
 from tests.test_params import REPO
 
 PERSONS = ["000001_female_Asian_45", "000002_male_Asian_20"]
@@ -78,7 +79,7 @@ def test_committed_files_and_params():
     bad = {**params, "train": {**params["train"], "loss": {"name": "ldam"}, "mix": {**params["train"]["mix"],
                                                                                    "cutmix_alpha": 1.0}}}
     with pytest.raises(ValueError, match="ldam"):
-        check_params(bad)
+        check_all(bad)
     bad = {**params, "train": {**params["train"], "heads": "triple"}}
     with pytest.raises(ValueError, match="train.heads = 'triple'"):
         check_params(bad)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from src.resample import resample_indices
+from src.training.resample import resample_indices
 
 LABELS = np.repeat([0, 1, 2, 5], [3, 10, 40, 1])
 

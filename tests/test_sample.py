@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from src.labels import MASK_BY_STEM, encode_class
+from src.labels.classes import MASK_BY_STEM, encode_class
 from src.sample.layout import eval_image_names
 from src.sample.people import ROLE_EVAL, make_people
 from src.sample.photo import IMAGE_STEMS

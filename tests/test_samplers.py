@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from src.samplers import SAMPLERS, build_sampler
+from src.training.samplers import SAMPLERS, build_sampler
 
 LABELS = np.array([0] * 1000 + [1] * 10)  # 100:1
 

@@ -15,8 +15,8 @@ TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 1, "model": "mob
         "tune": {"num_samples": 1, "max_t": 1, "max_concurrent": 1,
                  "space": {"epochs": {"choice": [1]}, "model": {"choice": ["mobilenetv3_small_050"]}}}}
 ORDER = ["check_params", "face_crop", "weights", "split", "train@0-all", "train@1-all", "ensemble", "predict", "evaluate", "tune"]
-TRAINING = {"src/training.py", "src/losses.py", "src/optim.py", "src/samplers.py", "src/mixing.py",
-            "src/transforms.py", "src/resample.py", "src/fold_members.py"}
+TRAINING = {f"src/training/{name}.py" for name in ("loop", "losses", "optim", "samplers", "mixing", "transforms",
+                                                     "resample", "fold_members")}
 
 
 def code_deps(ws, deps):

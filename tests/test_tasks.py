@@ -4,17 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from src.errors import BadInputError
-from src.ensemble import load_members, member_probs, soft_vote
-from src.inference import predict_probs
-from src.labels import NUM_CLASSES, decode_class, encode_class
-from src.params import check_params, load_params
-from src.ensemble import combine_task_probs
-from src.tasks import check_tasks, task_labels, task_score
-from src.fold_model import build_network, checkpoint_payload, load_fold_model
-from src.training import train_model
-from tests.test_training import CFG, colour_task
+from src.common.errors import BadInputError
+from src.config.params import check_params, load_params
+from src.inference.ensemble import load_members, member_probs, soft_vote
+from src.inference.ensemble import combine_task_probs
+from src.inference.predict import predict_probs
+from src.labels.classes import NUM_CLASSES, decode_class, encode_class
+from src.labels.tasks import check_tasks, task_labels, task_score
+from src.models.fold_model import build_network, checkpoint_payload, load_fold_model
+from src.training.loop import train_model
 from tests.helpers.workspace import REPO
+from tests.test_training import CFG, colour_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

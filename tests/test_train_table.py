@@ -4,7 +4,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from src.errors import BadInputError
+from src.common.errors import BadInputError
 from src.data.train_table import FOLDER_PATTERN, read_train_table
 from tests.helpers.fake_layout import (
     PERSONS,

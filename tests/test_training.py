@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from src.fold_model import checkpoint_payload, load_fold_model
-from src.training import train_model
+from src.models.fold_model import checkpoint_payload, load_fold_model
+from src.training.loop import train_model
 
 CFG = {"model": "mobilenetv3_small_050", "pretrained": "", "drop_rate": 0.0, "epochs": 3, "patience": 5,
        "batch_size": 16, "lr": 0.01, "optimizer": {"name": "AdamW", "weight_decay": 0.0},
@@ -35,7 +35,7 @@ def test_learns_an_easy_task_and_reports_each_epoch(task):
                          on_epoch=lambda e, m, imp: seen.append((e, m["f1"])))
     assert [e for e, _ in seen] == [0, 1, 2, 3]
     assert result.best_f1 == max(f for _, f in seen) and result.best_epoch == int(np.argmax([f for _, f in seen]))
-    # 3 of 18 classes present: the competition's macro F1 is over those 3 (src.metrics).
+    # 3 of 18 classes present: the competition's macro F1 is over those 3 (src.labels.metrics).
     assert result.history[result.best_epoch]["accuracy"] > 0.9 and result.best_f1 > 0.9
     assert result.val_probs.shape == (48, 18)
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
@@ -86,11 +86,11 @@ def test_checkpoint_of_other_params_is_not_resumed(task, tmp_path):
 @pytest.mark.pipeline
 def test_checkpoint_of_other_code_is_not_resumed(task, tmp_path, monkeypatch, capsys):
     """dvc repro reruns train after a src/ edit: the old code's last.pt must not stand in for it."""
-    import src.training
+    import src.training.loop
     checkpoint = tmp_path / "last.pt"
     train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint)
     capsys.readouterr()
-    monkeypatch.setattr(src.training, "code_digest", lambda: "edited source")
+    monkeypatch.setattr(src.training.loop, "code_digest", lambda: "edited source")
     epochs_seen = []
     train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint,
                 on_epoch=lambda e, m, i: epochs_seen.append(e))
@@ -99,7 +99,7 @@ def test_checkpoint_of_other_code_is_not_resumed(task, tmp_path, monkeypatch, ca
 
 
 def test_code_digest_follows_the_source(tmp_path):
-    from src.training import code_digest
+    from src.training.loop import code_digest
     (tmp_path / "a.py").write_text("x = 1\n")
     before = code_digest([tmp_path / "a.py"])
     assert code_digest([tmp_path / "a.py"]) == before
@@ -121,7 +121,7 @@ def test_saved_fold_model_reloads_with_weights_only(task, tmp_path):
 
 @pytest.mark.pipeline
 def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tmp_path):
-    from src.models import build_model
+    from src.models.networks import build_model
     source = build_model("resnet18", num_classes=18).net
     torch.save(source.state_dict(), tmp_path / "w.pt")
     cfg = {**CFG, "model": "resnet18", "pretrained": str(tmp_path / "w.pt"), "epochs": 1, "backbone_lr": 0.0,
@@ -134,7 +134,7 @@ def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tm
 
 @pytest.mark.pipeline
 def test_frozen_stages_keep_stem_and_first_stages_and_the_file_round_trips(task, tmp_path):
-    from src.models import build_model
+    from src.models.networks import build_model
     source = build_model("resnet18", num_classes=18).net
     torch.save(source.state_dict(), tmp_path / "w.pt")
     cfg = {**CFG, "model": "resnet18", "pretrained": str(tmp_path / "w.pt"), "epochs": 2, "frozen_stages": 2}

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from src.crop_dataset import CropDataset, collate_pixels, make_loader
-from src.models import PixelInput, build_model
-from src.transforms import DEFAULT_AUGMENT, TRANSFORMS, build_transform
-
+from src.data.crop_dataset import CropDataset, collate_pixels, make_loader
+from src.models.networks import PixelInput, build_model
+from src.training.transforms import DEFAULT_AUGMENT, TRANSFORMS, build_transform
 
 
 def face(h=128, w=96, seed=0):

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from src.backbone_weights import write_weights
+from src.models.backbone_weights import write_weights
 from src.tuning.space import KINDS, apply_overrides, as_params, check_space, default_point, parse_space
 from tests.helpers import REPO
 

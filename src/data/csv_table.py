@@ -1,7 +1,7 @@
 """Reading a small CSV of the layout strictly: every failure names the file and the problem."""
 import pandas as pd
 
-from src.errors import BadInputError
+from src.common.errors import BadInputError
 
 
 def read_csv_table(csv_path, required_columns):

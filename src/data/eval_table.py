@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from src.common.errors import BadInputError
 from src.data.csv_table import read_csv_table
-from src.errors import BadInputError
 
 EVAL_CSV = "eval/info.csv"
 EVAL_IMAGES = "eval/images"

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from src.errors import BadImageError
+from src.common.errors import BadImageError
 
 MAX_PIXELS = 100_000_000  # a face photo is 0.2 MP; anything this big is a mistake or a decompression bomb
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from src.common.errors import BadInputError
 from src.data.csv_table import read_csv_table
-from src.errors import BadInputError
-from src.labels import GENDER_BY_NAME, MASK_BY_STEM, age_band, encode_class
+from src.labels.classes import GENDER_BY_NAME, MASK_BY_STEM, age_band, encode_class
 
 TRAIN_CSV = "train/train.csv"
 TRAIN_IMAGES = "train/images"

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from src.atomic import atomic_path
-from src.errors import BadImageError
+from src.common.atomic import atomic_path
+from src.common.errors import BadImageError
+from src.common.progress import progress
 from src.data.images import load_rgb
 from src.face_crop.boxes import boxes_frame, crop_region, cut, resolve_boxes
-from src.progress import progress
 
 
 def person_chunks(groups, chunk_size):

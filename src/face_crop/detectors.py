@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from src.factory import pick
+from src.common.factory import pick
 
 
 class MtcnnDetector:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src.labels import MASK_BY_STEM, encode_class
+from src.labels.classes import MASK_BY_STEM, encode_class
 from src.sample.people import (ROLE_EVAL, ROLE_TRAIN, STREAM_EVAL_NAMES, STREAM_EVAL_ORDER, make_people,
                                quirk_folders)
 from src.sample.photo import IMAGE_STEMS, image_rng, render_photo

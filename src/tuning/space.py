@@ -11,8 +11,8 @@ import numbers
 
 import numpy as np
 
-from src.factory import pick
-from src.params_schema import required_keys
+from src.common.factory import pick
+from src.config.schema import required_keys
 
 from src.tuning.wandb_log import settings as wandb_settings
 
@@ -87,7 +87,7 @@ def check_space(space, train, max_t):
     like loss.gamma, is allowed). max_t: the epoch cap; sampled `epochs` may not exceed it."""
     if not isinstance(space, dict) or not space:
         raise ValueError(f"tune.space: expected a mapping of train keys to {{kind: [args]}}, got {space!r}")
-    from src.backbone_weights import pretrained_source  # timm: imported only when a space is checked
+    from src.models.backbone_weights import pretrained_source  # timm: imported only when a space is checked
 
     checked = {}
     for key, entry in space.items():

@@ -1,4 +1,4 @@
-"""One trial: src.training.train_model on one fold with the sampled overrides, reporting every epoch.
+"""One trial: src.training.loop.train_model on one fold with the sampled overrides, reporting every epoch.
 
 The crops arrive as arguments (tune.with_parameters puts them in Ray's object store), so a worker
 on another machine of a cluster needs no access to the repository's files."""
@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from ray import tune
 
-from src.atomic import atomic_path
-from src.training import train_model
+from src.common.atomic import atomic_path
+from src.training.loop import train_model
 from src.tuning.space import apply_overrides
 
 CHECKPOINT_FILE = "last.pt"
@@ -38,7 +38,7 @@ def backbone_file(weights):
 def run_trial(config, train, data, seed, cpus, max_t, task="all"):
     """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays (18-class
     labels) and backbone (the pretrained weights file's bytes, b"" for random init); task: the model
-    trained and scored (src.tasks: all, or one attribute)."""
+    trained and scored (src.labels.tasks: all, or one attribute)."""
     torch.set_num_threads(max(1, int(cpus)))
     cfg = trial_config(train, config, max_t)
     if data.get("backbone"):

@@ -18,7 +18,7 @@ import importlib
 import os
 from pathlib import Path
 
-from src.params_schema import defaults_of
+from src.config.schema import defaults_of
 
 KEYS = tuple(defaults_of("tune.wandb"))  # ("project", "group")
 # Environment of this process -> wandb.init() argument of each trial's logging actor.

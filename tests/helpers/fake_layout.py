@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from src.labels import MASK_BY_STEM
+from src.labels.classes import MASK_BY_STEM
 
 STEMS = tuple(MASK_BY_STEM)
 # (id, gender, race, age): both genders, and all three age bands under bins (30, 60).

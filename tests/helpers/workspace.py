@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from src.backbone_weights import PACKAGED_MODELS
+from src.models.backbone_weights import PACKAGED_MODELS
 from tests.helpers import REPO
 
 # Tiny params for a whole `dvc repro evaluate` in seconds on CPU.

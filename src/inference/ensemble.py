@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from src.errors import BadInputError, first_line
-from src.fold_model import load_fold_model
-from src.heads import combine_heads
-from src.inference import probs_per_model
-from src.labels import NUM_CLASSES, class_name
-from src.metrics import confusion, per_class_f1, score
-from src.tasks import SEPARATE
+from src.common.errors import BadInputError, first_line
+from src.inference.predict import probs_per_model
+from src.labels.classes import NUM_CLASSES, class_name
+from src.labels.metrics import confusion, per_class_f1, score
+from src.labels.tasks import SEPARATE
+from src.models.fold_model import load_fold_model
+from src.models.heads import combine_heads
 
 
 def read_members(path):
@@ -34,7 +34,7 @@ def read_members(path):
 
 def load_members(members, device):
     """members: [{task: model file}] (one per fold) -> [{task: model}]. A member is one 18-class
-    model ({all: file}) or the three task models of a fold ({mask, gender, age}: src.tasks)."""
+    model ({all: file}) or the three task models of a fold ({mask, gender, age}: src.labels.tasks)."""
     loaded = []
     for member in members:
         models = {}

@@ -2,14 +2,14 @@
 
 train.tasks is [all] (one 18-class model per fold) or [mask, gender, age] (three models per fold,
 one train stage per (fold, task)); the ensemble stage combines a fold's three task models into
-18-class probabilities (src.ensemble.combine_task_probs), p(class) = p_mask(m) * p_gender(g) * p_age(a),
-the same product the multi-head model forms from its heads (src.heads.combine_heads). Callers always pass the 18-class
+18-class probabilities (src.inference.ensemble.combine_task_probs), p(class) = p_mask(m) * p_gender(g) * p_age(a),
+the same product the multi-head model forms from its heads (src.models.heads.combine_heads). Callers always pass the 18-class
 labels; train_model reads the task's labels off them with task_labels.
 """
 import numpy as np
 
-from src.labels import ATTRIBUTES, NUM_CLASSES, decode_class
-from src.metrics import accuracy, macro_f1, score
+from src.labels.classes import ATTRIBUTES, NUM_CLASSES, decode_class
+from src.labels.metrics import accuracy, macro_f1, score
 
 TASK_CLASSES = {"all": NUM_CLASSES, **ATTRIBUTES}
 SEPARATE = list(ATTRIBUTES)  # [mask, gender, age]: the attribute order of decode_class

@@ -1,13 +1,13 @@
 """Every key of params.yaml, declared once: its check (type, range, allowed values), its default when it
-may be absent, and what it means. Validation (src.params), defaults at the point of use (defaults_of),
-the tune stage's key checks and the params reference (docs/params.md, `python -m src.params_schema`)
+may be absent, and what it means. Validation (src.config.params), defaults at the point of use (defaults_of),
+the tune stage's key checks and the params reference (docs/params.md, `python -m src.config.schema`)
 all come from here. Names of library things (timm model, loss, optimizer, transform, ...) are checked
-by the factory that builds them (src.factory), from the library's own registry."""
+by the factory that builds them (src.common.factory), from the library's own registry."""
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from src.param_checks import (either, increasing, integer, list_of, mapping, non_empty_mapping, number, one_of,
+from src.config.checks import (either, increasing, integer, list_of, mapping, non_empty_mapping, number, one_of,
                               text)
 
 REQUIRED = object()  # the default of a key params.yaml must hold
@@ -65,12 +65,12 @@ SCHEMA = {
     "train.warmup_epochs": P(number(0), "the learning rate rises linearly from 0 over this many epochs", 0),
     "train.frozen_stages": P(integer(0), "pretrained stem + this many stages (timm's coarse groups) keep their "
                                          "weights; 0 = all learn", 0),
-    "train.optimizer": P(mapping, "{name, **torch arguments}", names="src.optim.OPTIMIZERS (torch.optim)"),
-    "train.scheduler": P(mapping, "{name, **torch arguments}", names="src.optim.SCHEDULERS (torch.optim."
+    "train.optimizer": P(mapping, "{name, **torch arguments}", names="src.training.optim.OPTIMIZERS (torch.optim)"),
+    "train.scheduler": P(mapping, "{name, **torch arguments}", names="src.training.optim.SCHEDULERS (torch.optim."
                                                                      "lr_scheduler) + none"),
-    "train.loss": P(mapping, "{name, **options}", names="src.losses.LOSSES"),
+    "train.loss": P(mapping, "{name, **options}", names="src.training.losses.LOSSES"),
     "train.sampler": P(text, "none | imbalanced (1/count) | weighted (1/sqrt(count))",
-                       names="src.samplers.SAMPLERS"),
+                       names="src.training.samplers.SAMPLERS"),
     "train.num_workers": P(either(one_of("auto"), integer(0)), "loader processes: auto = 0 on CPU, 8 on GPU",
                          "auto"),
     "train.device": P(either(one_of("auto", "cpu"), text), "torch device: auto = cuda when there is one", "auto"),
@@ -95,7 +95,7 @@ SCHEMA = {
                                "torchensemble members inside each fold", "none"),
     "train.members.n_estimators": P(integer(1), "members of a torchensemble method", 3),
     "ensemble.tta": P(list_of(text, unique=True), "test-time views averaged with the plain one",
-                      names="src.inference.TTA_VIEWS"),
+                      names="src.inference.predict.TTA_VIEWS"),
     "ensemble.batch_size": P(integer(1), "images per inference batch"),
     "ensemble.error_analysis_top": P(integer(0), "most confidently wrong OOF images in ensemble/suspect_labels"),
     "predict.batch_size": P(integer(1), "images per inference batch"),
@@ -161,7 +161,7 @@ def required_keys(block: str) -> list:
 def reference() -> str:
     """docs/params.md: one row per key."""
     rows = ["# params.yaml reference", "",
-            "Generated from src/params_schema.py by `python -m src.params_schema > docs/params.md`; "
+            "Generated from src/config/schema.py by `python -m src.config.schema > docs/params.md`; "
             "tests/test_params.py checks it is current. Keys with a default may be left out of params.yaml.", "",
             "| key | accepts | default | meaning |", "|---|---|---|---|"]
     for key, param in SCHEMA.items():

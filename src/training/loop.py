@@ -13,22 +13,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from src.atomic import save_torch
-from src.crop_dataset import CropDataset, make_loader
-from src.device import autocast, channels_last, pick_device, place_model, resolve_workers
-from src.fold_model import members_spec, network_args
-from src.inference import predict_probs
-from src.losses import MultiHeadLoss, build_loss
-from src.mixing import build_mixer
-from src.models import backbone_parameters, build_model, check_heads
-from src.optim import LinearWarmup, build_optimizer, build_scheduler, layered_groups
-from src.params_schema import with_defaults
-from src.progress import progress
-from src.resample import resample_indices
-from src.samplers import build_sampler
-from src.tasks import num_classes, task_labels, task_score
-from src.fold_members import fit_members
-from src.transforms import build_transform
+from src.common.atomic import save_torch
+from src.common.device import autocast, channels_last, pick_device, place_model, resolve_workers
+from src.common.progress import progress
+from src.config.schema import with_defaults
+from src.data.crop_dataset import CropDataset, make_loader
+from src.inference.predict import predict_probs
+from src.labels.tasks import num_classes, task_labels, task_score
+from src.models.fold_model import members_spec, network_args
+from src.models.networks import backbone_parameters, build_model, check_heads
+from src.training.fold_members import fit_members
+from src.training.losses import MultiHeadLoss, build_loss
+from src.training.mixing import build_mixer
+from src.training.optim import LinearWarmup, build_optimizer, build_scheduler, layered_groups
+from src.training.resample import resample_indices
+from src.training.samplers import build_sampler
+from src.training.transforms import build_transform
 
 
 @dataclass
@@ -51,15 +51,15 @@ def build_criterion(cfg, class_counts):
 
 def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None,
                 task="all"):
-    """Train one model of `task` (src.tasks) on (train_x, train_y), select the epoch by validation macro F1.
+    """Train one model of `task` (src.labels.tasks) on (train_x, train_y), select the epoch by validation macro F1.
 
-    cfg: the params.yaml `train` block, its `pretrained` a weights file or "" (src.backbone_weights.with_backbone
+    cfg: the params.yaml `train` block, its `pretrained` a weights file or "" (src.models.backbone_weights.with_backbone
     turns train.pretrained into that file and the weights' normalisation).
     *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
     on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
-    (not with a train.members method: torchensemble runs its own loop, see src.fold_members)."""
+    (not with a train.members method: torchensemble runs its own loop, see src.training.fold_members)."""
     cfg = with_defaults(cfg, "train")
     device = device or pick_device(cfg["device"])
     workers = resolve_workers(cfg["num_workers"], device)
@@ -201,7 +201,7 @@ def _save(path, state, model, optimizer, scheduler, scaler):
                       "scheduler": scheduler.state_dict() if scheduler else None, "scaler": scaler.state_dict()})
 
 
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def loaded_repo_modules(roots=(_REPO / "src", _REPO / "stages")):

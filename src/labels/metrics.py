@@ -6,7 +6,7 @@ on a set where few classes occur the mean is over those."""
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
-from src.labels import NUM_CLASSES, decode_class
+from src.labels.classes import NUM_CLASSES, decode_class
 
 
 def macro_f1(y_true, y_pred):

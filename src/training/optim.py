@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import torch
 from torch.optim import lr_scheduler
 
-from src.factory import accepted_arguments, check_arguments, pick, split_spec
+from src.common.factory import accepted_arguments, check_arguments, pick, split_spec
 
 OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
 # What the pipeline sets where torch's own default would be a poor choice (torch's SGD has no momentum).

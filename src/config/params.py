@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from src.errors import first_line
-from src.params_schema import SCHEMA, is_optional
+from src.common.errors import first_line
+from src.config.schema import SCHEMA, is_optional, with_defaults
 
 
 class ParamsLoader(yaml.SafeLoader):
@@ -21,21 +21,16 @@ ParamsLoader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)$"), list("-+0123456789."))
 
 
-def load_params(path="params.yaml", check=True, names=()):
-    """Every key, type, range and cross-check. names: the blocks whose names (detector, model, loss,
-    transforms... TTA views) are also checked by building them, which imports the modules that define
-    them (torch, timm, albumentations: about 3 s); True = all of NAMED_BLOCKS. The check_params stage
-    checks all, the train and tune stages ("train",); the others need not: check_params runs before
-    any stage whenever params.yaml changes."""
+def load_params(path="params.yaml", check=True):
+    """params.yaml, with every key, type, range and cross-check checked. The names in it (detector, model,
+    loss, transforms... TTA views) are checked by src.name_checks, which imports the libraries that
+    define them (torch, timm, albumentations: about 3 s): the check_params stage checks all of them, the
+    train and tune stages the train block's; the others need not (check_params runs before any stage
+    whenever params.yaml changes)."""
     path = Path(path)
     params = read_params_file(path)
     if check:
-        try:
-            check_params(params, path, names)
-        except ParamsError:
-            raise
-        except ValueError as e:  # a factory's check of a name (loss, model, transform ...)
-            raise ParamsError(f"{path}: {e}") from None
+        check_params(params, path)
     return params
 
 
@@ -85,10 +80,7 @@ def meant(key):
                                                                                               cutoff=0.6)
 
 
-NAMED_BLOCKS = ("face_crop", "train", "ensemble")
-
-
-def check_params(params, path="params.yaml", names=True):
+def check_params(params, path="params.yaml"):
     """Raise ParamsError naming every problem: key, value, and what was expected."""
     flat = flatten(params)
     problems = []
@@ -108,8 +100,6 @@ def check_params(params, path="params.yaml", names=True):
         problems = _cross_checks(params)
     if problems:
         raise ParamsError(f"{path}: " + "; ".join(problems))
-    if names:
-        _check_names(params, NAMED_BLOCKS if names is True else names)
 
 
 def _cross_checks(params):
@@ -120,58 +110,20 @@ def _cross_checks(params):
         problems.append(f"tune.fold = {params['tune']['fold']}: outside 0..{k - 1} (split.k = {k})")
     if not params["train"]["folds"]:
         problems.append("train.folds: at least one fold is needed")
-    resample = params["train"].get("resample") or {}
-    if 0 < resample.get("max_count", 0) < resample.get("min_count", 0):
+    train = with_defaults(params["train"], "train")
+    resample = train["resample"]
+    if 0 < resample["max_count"] < resample["min_count"]:
         problems.append(f"train.resample: min_count {resample['min_count']} > max_count {resample['max_count']}")
-    from src.tasks import check_tasks  # the one definition of a valid train.tasks
+    from src.labels.tasks import check_tasks  # the one definition of a valid train.tasks
     tasks = params["train"]["tasks"]
     try:
         check_tasks(tasks)
     except ValueError as e:
         problems.append(str(e))
     else:
-        if tasks != ["all"] and params["train"].get("heads") == "multi":
+        if tasks != ["all"] and train["heads"] == "multi":
             problems.append("train.heads: multi predicts all 18 classes from one model; with train.tasks "
                             "[mask, gender, age] use heads single")
-    if params["train"].get("heads") == "multi" and not any((params["train"].get("head_weights") or {"a": 1}).values()):
+    if train["heads"] == "multi" and not any(train["head_weights"].values()):
         problems.append("train.head_weights: at least one head needs a weight > 0")
     return problems
-
-
-def _check_names(params, blocks):
-    """Names are checked by the factories that use them, so the valid lists live in one place. Only the
-    named blocks are checked: a train stage imports no detector code, so editing it reruns no training."""
-    if "face_crop" in blocks:
-        from src.face_crop.detectors import DETECTORS
-        from src.factory import pick
-        pick("face_crop.detector", DETECTORS, params["face_crop"]["detector"], "detector")
-    if "train" in blocks:
-        _check_train_names(params["train"])
-    if "ensemble" in blocks:
-        from src.inference import check_tta
-        check_tta(params["ensemble"]["tta"])
-
-
-def _check_train_names(train):
-    import numpy as np
-    import torch
-
-    from src.backbone_weights import check_source, pretrained_source
-    from src.losses import build_loss
-    from src.mixing import build_mixer
-    from src.models import check_frozen_stages, check_model_name
-    from src.optim import build_optimizer, build_scheduler
-    from src.samplers import build_sampler
-    from src.fold_members import check_members
-    from src.transforms import build_transform
-
-    check_model_name(train["model"])
-    check_source(train["model"], pretrained_source(train))
-    check_frozen_stages(train["model"], train.get("frozen_stages", 0), pretrained_source(train))
-    build_loss(train["loss"], np.ones(18))
-    optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
-    build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)
-    build_sampler(train["sampler"], np.arange(18), 0)
-    build_transform(train["augment"], train=True)
-    build_mixer(train.get("mix"), train["loss"]["name"])  # ldam + mixing fails here
-    check_members(train)

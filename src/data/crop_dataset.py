@@ -24,7 +24,7 @@ class CropDataset(Dataset):
 def collate_pixels(batch):
     """[(uint8 H x W x 3, label)] -> (uint8 N x 3 x H x W pixels, int64 labels).
 
-    The batch stays uint8 until the model's first layer (src.models.PixelInput) turns it into
+    The batch stays uint8 until the model's first layer (src.models.networks.PixelInput) turns it into
     normalised floats on the device: a quarter of the bytes to pin and copy to a GPU, and no float
     pass on the CPU. It has channels_last strides (a permuted view of N x H x W x 3), the layout
     the GPU path wants."""

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import WeightedRandomSampler
 
-from src.factory import pick
+from src.common.factory import pick
 
 
 def _by_count(labels: np.ndarray, seed: int, power: float) -> WeightedRandomSampler:

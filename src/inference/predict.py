@@ -2,10 +2,10 @@
 import numpy as np
 import torch
 
-from src.crop_dataset import CropDataset, make_loader
-from src.device import autocast, channels_last, place_model
-from src.factory import pick
-from src.progress import progress
+from src.common.device import autocast, channels_last, place_model
+from src.common.factory import pick
+from src.common.progress import progress
+from src.data.crop_dataset import CropDataset, make_loader
 
 # Test-time views: each maps a normalised NCHW batch to the view the model sees.
 TTA_VIEWS = {"hflip": lambda batch: torch.flip(batch, dims=[3])}

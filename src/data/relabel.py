@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from src.errors import BadInputError
-from src.labels import GENDER_BY_NAME, MASK_NAMES, age_band, encode_class
+from src.common.errors import BadInputError
+from src.labels.classes import GENDER_BY_NAME, MASK_NAMES, age_band, encode_class
 
 COLUMNS = ["target", "field", "value"]
 FIELDS = ("gender", "age", "mask")

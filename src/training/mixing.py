@@ -13,11 +13,11 @@ import numpy as np
 from timm.data import Mixup
 from timm.data.mixup import mixup_target
 
-from src.factory import check_arguments
-from src.labels import NUM_CLASSES
-from src.params_schema import defaults_of
+from src.common.factory import check_arguments
+from src.config.schema import defaults_of
+from src.labels.classes import NUM_CLASSES
 
-DEFAULTS = defaults_of("train.mix")  # train.mix's keys and their defaults (src.params_schema)
+DEFAULTS = defaults_of("train.mix")  # train.mix's keys and their defaults (src.config.schema)
 
 
 def vertical_cutmix(images, lam, rng):

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from src.errors import BadInputError, first_line
+from src.common.errors import BadInputError, first_line
 
 
 def person_folds(table, k, seed):

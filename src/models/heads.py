@@ -5,14 +5,14 @@ evaluate need no special case: logit[c] = log_softmax(mask)[m] + log_softmax(gen
 log_softmax(age)[a] for c = encode_class(m, g, a). softmax of that is exactly the product of the
 head distributions (the logits are already normalised log-probabilities).
 
-The loss (src.losses.MultiHeadLoss) reads the heads back from those logits: summing the 18-class
+The loss (src.training.losses.MultiHeadLoss) reads the heads back from those logits: summing the 18-class
 log-probs over the other attributes (logsumexp, split_heads) gives each head's log_softmax exactly.
 """
 import numpy as np
 import torch.nn.functional as F
 from torch import nn
 
-from src.labels import ATTRIBUTES, NUM_AGE, NUM_CLASSES, NUM_GENDER, NUM_MASK, decode_class
+from src.labels.classes import ATTRIBUTES, NUM_AGE, NUM_CLASSES, NUM_GENDER, NUM_MASK, decode_class
 
 GRID = (NUM_MASK, NUM_GENDER, NUM_AGE)  # class = mask * 6 + gender * 3 + age: row-major over this grid
 

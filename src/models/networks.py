@@ -1,7 +1,7 @@
 """Model factory: any timm architecture by name, random init or a local weights file.
 
 Every model built here takes the loaders' batches as they come: uint8 N x 3 x H x W pixels
-(src.crop_dataset.collate_pixels; float pixel values 0..255 work too). Its first layer turns them
+(src.data.crop_dataset.collate_pixels; float pixel values 0..255 work too). Its first layer turns them
 into floats normalised with the train.mean/std it was built with (saved in its state_dict), so the
 data path does no float work at all and a GPU receives uint8 batches.
 
@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from timm.models import group_modules, group_parameters, load_state_dict
 
-from src.factory import pick
-from src.heads import MultiHeadNet
+from src.common.factory import pick
+from src.models.heads import MultiHeadNet
 
 
 def check_model_name(name: str) -> None:
@@ -65,7 +65,7 @@ def check_heads(heads: str, num_classes: int) -> None:
 
 def build_model(name: str, num_classes: int = 18, pretrained: str = "", drop_rate: float = 0.0,
                 heads: str = "single", mean=DEFAULT_MEAN, std=DEFAULT_STD, frozen_stages: int = 0) -> nn.Module:
-    """heads="single": one num_classes-way classifier; "multi": src.heads.MultiHeadNet (18-class
+    """heads="single": one num_classes-way classifier; "multi": src.models.heads.MultiHeadNet (18-class
     logits from mask/gender/age heads). Either way wrapped in PixelInput(mean, std).
     frozen_stages: see freeze_stages."""
     check_heads(heads, num_classes)

@@ -21,9 +21,9 @@ import timm
 import torch
 from timm.models import load_state_dict
 
-from src.errors import WeightsError
-from src.models import load_backbone  # the fit check training uses: no silent partial load
-from src.params_schema import with_defaults
+from src.common.errors import WeightsError
+from src.config.schema import with_defaults
+from src.models.networks import load_backbone  # the fit check training uses: no silent partial load
 
 SOURCES = ("none", "packaged", "hub")
 # The TF EfficientNet-Lite weights were trained on (x - 127) / 128 pixels.
@@ -112,7 +112,7 @@ def write_weights(folder, model_name, source, state, norm):
     """weights/source.json, and weights/<model>.safetensors when there are weights."""
     from safetensors.torch import save_file
 
-    from src.atomic import atomic_path, write_json
+    from src.common.atomic import atomic_path, write_json
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.safetensors"):

@@ -2,13 +2,13 @@
 
 Inputs are uint8 face crops already at training size; every augmentation here keeps that size and
 the output "image" stays uint8 H x W x 3. collate_pixels stacks a uint8 batch; conversion to float
-and normalisation happen in the model's first layer (src.models.PixelInput), on its device.
+and normalisation happen in the model's first layer (src.models.networks.PixelInput), on its device.
 """
 
 import albumentations as A
 from albumentations.core.transforms_interface import BasicTransform
 
-from src.factory import accepted_arguments, check_arguments, pick, split_spec
+from src.common.factory import accepted_arguments, check_arguments, pick, split_spec
 
 # The mask-competition "AlbuAugmentation" recipe in albumentations-2 argument names.
 # Lists, not tuples, so that it equals the same recipe read back from params.yaml.

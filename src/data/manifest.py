@@ -4,7 +4,7 @@ naming it."""
 import numpy as np
 import pandas as pd
 
-from src.errors import BadInputError, first_line
+from src.common.errors import BadInputError, first_line
 
 TEXT_COLUMNS = {"path": str, "person": str, "person_id": str, "race": str, "stem": str, "image_id": str,
                 "box_source": str}

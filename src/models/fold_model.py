@@ -1,18 +1,18 @@
 """A fold's model file: what train writes, and what ensemble and predict rebuild from it.
 
-A fold model is one network (src.models.build_model) or, with a train.members method, an
-AveragedMembers of such networks (trained by src.fold_members). The file holds the weights plus
+A fold model is one network (src.models.networks.build_model) or, with a train.members method, an
+AveragedMembers of such networks (trained by src.training.fold_members). The file holds the weights plus
 everything needed to rebuild and feed the model, loaded with weights_only (tensors, no pickled code)."""
 import pickle
 
 import torch
 from torch import nn
 
-from src.errors import BadInputError, first_line
-from src.factory import pick
-from src.models import build_model
-from src.params_schema import with_defaults
-from src.tasks import num_classes
+from src.common.errors import BadInputError, first_line
+from src.common.factory import pick
+from src.config.schema import with_defaults
+from src.labels.tasks import num_classes
+from src.models.networks import build_model
 
 MEMBER_METHODS = ("none", "voting", "bagging", "snapshot")
 
@@ -25,7 +25,7 @@ def members_spec(cfg):
 
 
 def network_args(cfg, task="all"):
-    """build_model arguments of train.model / heads for a model of `task` (src.tasks)."""
+    """build_model arguments of train.model / heads for a model of `task` (src.labels.tasks)."""
     cfg = with_defaults(cfg, "train")
     weights = "" if cfg["pretrained"] == "none" else cfg["pretrained"]  # a weights file (see with_backbone)
     return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": weights,

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from src.factory import accepted_arguments, check_arguments, pick, split_spec
+from src.common.factory import accepted_arguments, check_arguments, pick, split_spec
 
-from src.heads import head_counts, split_heads, split_targets
-from src.labels import ATTRIBUTES
+from src.labels.classes import ATTRIBUTES
+from src.models.heads import head_counts, split_heads, split_targets
 
 
 def _probs(target: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -154,7 +154,7 @@ def build_loss(spec: dict, class_counts: np.ndarray) -> Loss:
 class MultiHeadLoss(nn.Module):
     """heads=multi: sum_h weight_h * loss_h(head logits, head target), each loss_h from build_loss.
     Every loss here is invariant to a per-row shift of its logits, so each head's loss on the marginal
-    log-probs (src.heads.split_heads) equals its loss on the head's raw logits."""
+    log-probs (src.models.heads.split_heads) equals its loss on the head's raw logits."""
 
     def __init__(self, spec, class_counts, weights):
         super().__init__()

@@ -10,11 +10,11 @@ torchensemble's io (which pickles the loss module). set_logger is never called: 
 """
 from torchensemble import BaggingClassifier, SnapshotEnsembleClassifier, VotingClassifier
 
-from src.fold_model import AveragedMembers, Estimator, members_spec
-from src.optim import optimizer_arguments, scheduler_arguments
-from src.params_schema import with_defaults
+from src.config.schema import with_defaults
+from src.models.fold_model import AveragedMembers, Estimator, members_spec
+from src.training.optim import optimizer_arguments, scheduler_arguments
 
-# torchensemble's class per train.members.method (src.fold_model.MEMBER_METHODS, "none" aside)
+# torchensemble's class per train.members.method (src.models.fold_model.MEMBER_METHODS, "none" aside)
 METHODS = {"voting": VotingClassifier, "bagging": BaggingClassifier, "snapshot": SnapshotEnsembleClassifier}
 
 

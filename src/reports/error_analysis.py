@@ -1,6 +1,6 @@
 """The most confidently wrong out-of-fold predictions: where label errors (about 1% of the real set) hide.
 
-suspect_labels() ranks them and suggests a relabel.csv entry (target, field, value: see src/relabel.py)
+suspect_labels() ranks them and suggests a relabel.csv entry (target, field, value: see src/data/relabel.py)
 when exactly one of mask / gender / age band differs between the label and the prediction;
 suspects_page() shows them as a page of thumbnails with true and predicted labels, the crops
 embedded as base64 PNGs.
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from src.atomic import atomic_path, write_csv
-from src.labels import GENDER_NAMES, MASK_NAMES, class_name, decode_class
+from src.common.atomic import atomic_path, write_csv
+from src.labels.classes import GENDER_NAMES, MASK_NAMES, class_name, decode_class
 
 
 def band_age(band, age_bins):

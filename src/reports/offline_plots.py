@@ -4,7 +4,7 @@ DVC's default page loads these three scripts from a CDN: with no network its cha
 The scripts come from the npm registry (`npm pack`, the versions DVC's own page asks for) into a
 cache folder once; the template has no `{scripts}` placeholder, so DVC adds no CDN tags.
 
-    python -m src.offline_plots [--cache .dvc/tmp/vega] [--out .dvc/tmp/plots_offline.html]
+    python -m src.reports.offline_plots [--cache .dvc/tmp/vega] [--out .dvc/tmp/plots_offline.html]
     dvc plots show --html-template .dvc/tmp/plots_offline.html
 """
 import argparse

@@ -1,0 +1,1 @@
+"""params.yaml: its schema (every key once), the value checks, loading and cross-checks."""

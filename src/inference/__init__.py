@@ -1,0 +1,1 @@
+"""Class probabilities from fold models (TTA), and the fold ensemble of the ensemble stage."""

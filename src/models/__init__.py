@@ -1,0 +1,1 @@
+"""Networks: timm backbones with their input normalisation and frozen stages, heads, pretrained weights, fold model files."""

@@ -1,0 +1,68 @@
+"""The names in params.yaml (face detector, timm model, pretrained source, loss, optimizer, scheduler,
+sampler, transforms, mixing, torchensemble members, TTA views), checked by building them with the
+factories that use them, so the valid names live in one place: the library's or the factory's registry.
+
+The top of the library: it imports from every package below it. Only the named blocks are checked
+(and imported): a train stage imports no detector code, so editing the detector reruns no training."""
+from pathlib import Path
+
+from src.config.params import ParamsError, check_params, load_params
+
+NAMED_BLOCKS = ("face_crop", "train", "ensemble")
+
+
+def load_checked_params(path="params.yaml", blocks=NAMED_BLOCKS):
+    """load_params (keys, types, ranges, cross-checks), then the names of `blocks`."""
+    params = load_params(path)
+    check_names(params, blocks, path)
+    return params
+
+
+def check_all(params, path="params.yaml", blocks=NAMED_BLOCKS):
+    check_params(params, path)
+    check_names(params, blocks, path)
+
+
+def check_names(params, blocks=NAMED_BLOCKS, path="params.yaml"):
+    """A bad name raises ParamsError naming the file, the key, the name and the valid ones."""
+    try:
+        if "face_crop" in blocks:
+            from src.common.factory import pick
+            from src.face_crop.detectors import DETECTORS
+            pick("face_crop.detector", DETECTORS, params["face_crop"]["detector"], "detector")
+        if "train" in blocks:
+            _check_train_names(params["train"])
+        if "ensemble" in blocks:
+            from src.inference.predict import check_tta
+            check_tta(params["ensemble"]["tta"])
+    except ParamsError:
+        raise
+    except ValueError as e:
+        raise ParamsError(f"{Path(path)}: {e}") from None
+
+
+def _check_train_names(train):
+    import numpy as np
+    import torch
+
+    from src.config.schema import with_defaults
+    from src.models.backbone_weights import check_source, pretrained_source
+    from src.models.networks import check_frozen_stages, check_model_name
+    from src.training.fold_members import check_members
+    from src.training.losses import build_loss
+    from src.training.mixing import build_mixer
+    from src.training.optim import build_optimizer, build_scheduler
+    from src.training.samplers import build_sampler
+    from src.training.transforms import build_transform
+
+    train = with_defaults(train, "train")
+    check_model_name(train["model"])
+    check_source(train["model"], pretrained_source(train))
+    check_frozen_stages(train["model"], train["frozen_stages"], pretrained_source(train))
+    build_loss(train["loss"], np.ones(18))
+    optimizer = build_optimizer(train["optimizer"], [torch.nn.Parameter(torch.zeros(1))], train["lr"])
+    build_scheduler(train["scheduler"], optimizer, train["epochs"], 10)
+    build_sampler(train["sampler"], np.arange(18), 0)
+    build_transform(train["augment"], train=True)
+    build_mixer(train["mix"], train["loss"]["name"])  # ldam + mixing fails here
+    check_members(train)

@@ -1,0 +1,1 @@
+"""Human-facing outputs: the suspect-label pages and the offline plots template."""
