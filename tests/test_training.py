@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from src.models.fold_model import checkpoint_payload, load_fold_model
-from src.training.loop import train_model
+from src.training.loop import train_epoch, train_model
 
 CFG = {"model": "mobilenetv3_small_050", "pretrained": "", "drop_rate": 0.0, "epochs": 3, "patience": 5,
        "batch_size": 16, "lr": 0.01, "optimizer": {"name": "AdamW", "weight_decay": 0.0},
@@ -150,3 +150,23 @@ def test_frozen_stages_keep_stem_and_first_stages_and_the_file_round_trips(task,
     expected = build_model("resnet18", frozen_stages=2, mean=CFG["mean"], std=CFG["std"])
     expected.load_state_dict(trained)
     torch.testing.assert_close(model(images), expected.eval()(images))
+
+
+@pytest.mark.parametrize("clip_norm", [0.0, 0.01])
+def test_grad_clip_norm_bounds_each_step(clip_norm):
+    """train.grad_clip_norm: with plain SGD (lr 1) a step moves the weights by exactly the gradient, so the
+    step's norm is the clipped gradient norm; unclipped, the same batch moves them far more."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(18))
+    images, labels = torch.rand(8, 3, 8, 8) * 255, torch.arange(8)
+    model(images)  # materialise the lazy layer
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    train_epoch(model, [(images, labels)], torch.nn.CrossEntropyLoss(), optimizer, None, scaler,
+                torch.device("cpu"), clip_norm=clip_norm)
+    moved = float(torch.linalg.vector_norm(torch.cat([p.detach().flatten() for p in model.parameters()]) - before))
+    if clip_norm:
+        assert moved == pytest.approx(clip_norm, rel=1e-3)
+    else:
+        assert moved > 1.0

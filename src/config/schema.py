@@ -63,6 +63,7 @@ SCHEMA = {
     "train.lr": P(number(0, low_open=True), "learning rate of the new layers"),
     "train.backbone_lr": P(number(0, 1), "the pretrained backbone learns at train.lr x this", 1.0),
     "train.warmup_epochs": P(number(0), "the learning rate rises linearly from 0 over this many epochs", 0),
+    "train.grad_clip_norm": P(number(0), "clip the gradients' total norm to this before each step; 0 = off", 0.0),
     "train.frozen_stages": P(integer(0), "pretrained stem + this many stages (timm's coarse groups) keep their "
                                          "weights; 0 = all learn", 0),
     "train.optimizer": P(mapping, "{name, **torch arguments}", names="src.training.optim.OPTIMIZERS (torch.optim)"),

@@ -24,10 +24,10 @@ def check_members(cfg):
     if spec["method"] == "none":
         return
     cfg = with_defaults(cfg, "train")
-    for key, off in (("warmup_epochs", 0), ("backbone_lr", 1.0)):
+    for key, off in (("warmup_epochs", 0), ("backbone_lr", 1.0), ("grad_clip_norm", 0.0)):
         if cfg[key] != off:
-            raise ValueError(f"train.members: torchensemble's own loop has one learning rate and no warmup: "
-                             f"set train.{key} {off} with a torchensemble method")
+            raise ValueError(f"train.members: torchensemble's own loop has one learning rate, no warmup and no "
+                             f"gradient clipping: set train.{key} {off} with a torchensemble method")
     if cfg["mix"]["mixup_alpha"] > 0 or cfg["mix"]["cutmix_alpha"] > 0:
         raise ValueError("train.members: CutMix/MixUp (train.mix) cannot be used with a torchensemble method")
     if cfg["scheduler"]["name"] not in ("none", "CosineAnnealingLR", "StepLR"):

@@ -113,7 +113,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
             mixer.set_seed(epoch_seed)
         loss_fn.set_epoch(epoch)
         train_loss = train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
-                                  scaler, device, mixer, warmup, first_step=epoch * len(loader))
+                                  scaler, device, mixer, warmup, first_step=epoch * len(loader),
+                                  clip_norm=cfg["grad_clip_norm"])
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
         val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
@@ -166,7 +167,9 @@ def _train_loader(cfg, train_x, train_y, seed, workers):
 
 
 def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None, warmup=None,
-                first_step=0):
+                first_step=0, clip_norm=0.0):
+    """One pass over loader; returns the mean training loss. clip_norm > 0: the gradients' total norm
+    is clipped to it before each step (after unscaling, so under AMP too)."""
     model.train()
     total, count = 0.0, 0
     for step, (images, labels) in enumerate(progress(loader, desc="train", unit="batch", leave=False), first_step):
@@ -180,6 +183,9 @@ def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, devi
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} (lower train.lr or check the data)")
         scaler.scale(loss).backward()
+        if clip_norm:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         with warmup.step(step) if warmup else nullcontext():
             scaler.step(optimizer)
         scaler.update()
