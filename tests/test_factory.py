@@ -33,7 +33,7 @@ def test_split_spec_and_arguments():
 def test_families_share_the_wording():
     with pytest.raises(ValueError, match=r"^train.loss: focal does not accept argument\(s\) \['gama'\]"):
         build_loss({"name": "focal", "gama": 2}, [1] * 18)
-    with pytest.raises(ValueError, match=r"^train.optimizer: unknown optimizer 'Adamw'; valid: \['Adam', 'AdamW'"):
+    with pytest.raises(ValueError, match=r"^train.optimizer: unknown optimizer 'Adamw'; close matches: \['AdamW', "):
         build_optimizer({"name": "Adamw"}, [], 0.1)
 
 

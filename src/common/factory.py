@@ -10,7 +10,9 @@ def pick(key: str, registry, name, what: str):
     naming the params key, what it is, close matches when the registry is long, and the valid names."""
     if name not in registry:
         names = sorted(map(str, registry))
-        close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.5) if len(names) > 8 else []
+        by_lower = {n.lower(): n for n in names}  # 'adamw' is closest to 'AdamW', whatever the case
+        close = [by_lower[n] for n in difflib.get_close_matches(str(name).lower(), by_lower, n=5, cutoff=0.5)
+                 ] if len(names) > 8 else []
         hint = f"; close matches: {close}" if close else ""
         raise ValueError(f"{key}: unknown {what} {name!r}{hint}; valid: {names}")
     return registry[name] if isinstance(registry, dict) else name

@@ -66,7 +66,7 @@ SCHEMA = {
     "train.grad_clip_norm": P(number(0), "clip the gradients' total norm to this before each step; 0 = off", 0.0),
     "train.frozen_stages": P(integer(0), "pretrained stem + this many stages (timm's coarse groups) keep their "
                                          "weights; 0 = all learn", 0),
-    "train.optimizer": P(mapping, "{name, **torch arguments}", names="src.training.optim.OPTIMIZERS (torch.optim)"),
+    "train.optimizer": P(mapping, "{name, **torch arguments}", names="torch.optim (src.training.optim.OPTIMIZERS)"),
     "train.scheduler": P(mapping, "{name, **torch arguments}", names="src.training.optim.SCHEDULERS (torch.optim."
                                                                      "lr_scheduler) + none"),
     "train.loss": P(mapping, "{name, **options}", names="src.training.losses.LOSSES"),

@@ -8,7 +8,9 @@ mode like any model. The fold model is an AveragedMembers: plain estimators whos
 returns as log-probabilities, saved and loaded as a state_dict (weights_only), never with
 torchensemble's io (which pickles the loss module). set_logger is never called: no ./logs/.
 """
+import torch
 from torchensemble import BaggingClassifier, SnapshotEnsembleClassifier, VotingClassifier
+from torchensemble.utils.set_module import set_optimizer
 
 from src.config.schema import with_defaults
 from src.models.fold_model import AveragedMembers, Estimator, members_spec
@@ -28,6 +30,11 @@ def check_members(cfg):
         if cfg[key] != off:
             raise ValueError(f"train.members: torchensemble's own loop has one learning rate, no warmup and no "
                              f"gradient clipping: set train.{key} {off} with a torchensemble method")
+    name, arguments = optimizer_arguments(cfg["optimizer"])
+    try:  # torchensemble's own list of the optimizers it can set
+        set_optimizer(torch.nn.Linear(1, 1), name, lr=cfg["lr"], **arguments)
+    except NotImplementedError as e:
+        raise ValueError(f"train.members: {e}") from None
     if cfg["mix"]["mixup_alpha"] > 0 or cfg["mix"]["cutmix_alpha"] > 0:
         raise ValueError("train.members: CutMix/MixUp (train.mix) cannot be used with a torchensemble method")
     if cfg["scheduler"]["name"] not in ("none", "CosineAnnealingLR", "StepLR"):

@@ -9,7 +9,11 @@ from torch.optim import lr_scheduler
 
 from src.common.factory import accepted_arguments, check_arguments, pick, split_spec
 
-OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
+# torch.optim's own registry, less what this training loop cannot drive.
+UNSUITED = {"LBFGS": "needs a closure per step", "SparseAdam": "sparse gradients only",
+            "Muon": "2-D weights only"}
+OPTIMIZERS = {name: cls for name, cls in vars(torch.optim).items() if isinstance(cls, type)
+              and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer and name not in UNSUITED}
 # What the pipeline sets where torch's own default would be a poor choice (torch's SGD has no momentum).
 OPTIMIZER_DEFAULTS = {"SGD": {"momentum": 0.9}}
 
