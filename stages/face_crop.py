@@ -36,7 +36,8 @@ def main():
     data_cfg, cfg = params["data"], params["face_crop"]
     started = time.time()
     train_table, skipped = read_train_table(paths.DATA, data_cfg["age_bins"], data_cfg["on_bad_image"])
-    train_table, relabeled = apply_relabel(train_table, with_defaults(data_cfg, "data")["relabel"], data_cfg["age_bins"])
+    relabel_file = with_defaults(data_cfg, "data")["relabel"]
+    train_table, relabeled = apply_relabel(train_table, relabel_file, data_cfg["age_bins"])
     eval_table = read_eval_table(paths.DATA)
     detector = build_detector(cfg["detector"], min_face_size=cfg["min_face_size"], detect_scale=cfg["detect_scale"],
                               retry_thresholds=cfg["retry_thresholds"])

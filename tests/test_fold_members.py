@@ -56,7 +56,8 @@ def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
 
 
 def test_torchensemble_classes_cover_every_method_the_model_file_knows():
-    """src.models.fold_model names the methods (no torchensemble import for predict); src.training.fold_members maps them."""
+    """src.models.fold_model names the methods (no torchensemble import for predict);
+    src.training.fold_members maps them."""
     from src.models.fold_model import MEMBER_METHODS
     from src.training.fold_members import METHODS
     assert ["none", *METHODS] == list(MEMBER_METHODS)

@@ -38,7 +38,8 @@ def test_sgd_defaults_and_nesterov():
 
 
 def test_optimizer_errors():
-    with pytest.raises(ValueError, match=r"train\.optimizer: unknown optimizer 'adamw'; close matches: \[.*'AdamW'.*\]; valid: .*'SGD'"):
+    with pytest.raises(ValueError, match=r"train\.optimizer: unknown optimizer 'adamw'; "
+                                         r"close matches: \[.*'AdamW'.*\]; valid: .*'SGD'"):
         build_optimizer({"name": "adamw"}, params(), lr=0.1)
     with pytest.raises(ValueError, match=r"train\.optimizer: AdamW does not accept argument.*'momentum'"):
         build_optimizer({"name": "AdamW", "momentum": 0.9}, params(), lr=0.1)

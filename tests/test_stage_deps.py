@@ -46,7 +46,8 @@ def traced(tmp_path_factory):
         python, dash_m, module, *args = commands[name].split()
         assert (python, dash_m) == ("python", "-m"), commands[name]
         trace = ws / f"trace-{name}.txt"
-        done = run_stage(["python", str(REPO / "tests" / "helpers" / "trace_modules.py"), str(trace), module, *args], ws)
+        tracer = REPO / "tests" / "helpers" / "trace_modules.py"
+        done = run_stage(["python", str(tracer), str(trace), module, *args], ws)
         assert done.returncode == 0, f"{name}: {done.stderr[-3000:]}"
         result[name] = set(trace.read_text().split()), code_deps(ws, deps[name])
     return result

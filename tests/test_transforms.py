@@ -6,7 +6,11 @@ import torch
 
 from src.data.crop_dataset import CropDataset, collate_pixels, make_loader
 from src.models.networks import PixelInput, build_model
-from src.training.transforms import DEFAULT_AUGMENT, TRANSFORMS, build_transform
+from src.config.params import load_params
+from src.training.transforms import TRANSFORMS, build_transform
+from tests.helpers import REPO
+
+SHIPPED_AUGMENT = load_params(REPO / "params.yaml")["train"]["augment"]  # the recipe the pipeline trains with
 
 
 def face(h=128, w=96, seed=0):
@@ -15,7 +19,7 @@ def face(h=128, w=96, seed=0):
 
 @pytest.mark.parametrize("size", [(128, 96), (96, 96)])
 def test_default_train_keeps_shape_and_dtype(size):
-    tf = build_transform(DEFAULT_AUGMENT, train=True)
+    tf = build_transform(SHIPPED_AUGMENT, train=True)
     for seed in range(10):
         out = tf(image=face(*size, seed=seed))["image"]
         assert isinstance(out, np.ndarray) and out.dtype == np.uint8  # float work is per batch, not per image
@@ -23,13 +27,13 @@ def test_default_train_keeps_shape_and_dtype(size):
 
 
 def test_default_train_augments():
-    tf = build_transform(DEFAULT_AUGMENT, train=True)
+    tf = build_transform(SHIPPED_AUGMENT, train=True)
     img = face()
     assert any(not np.array_equal(tf(image=img)["image"], tf(image=img)["image"]) for _ in range(5))
 
 
 def test_eval_uses_crops_as_stored():
-    assert build_transform(DEFAULT_AUGMENT, train=False) is None
+    assert build_transform(SHIPPED_AUGMENT, train=False) is None
     crops = np.stack([face(seed=s) for s in range(5)])
     images, labels = next(iter(make_loader(CropDataset(crops, None, None), 5, 0)))
     assert images.dtype == torch.uint8 and images.shape == (5, 3, 128, 96)
@@ -69,8 +73,8 @@ def test_model_normalises_pixels_with_its_mean_and_std():
 def test_default_recipe_builds_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        build_transform(DEFAULT_AUGMENT, train=True)
-    assert [t["name"] for t in DEFAULT_AUGMENT] == [
+        build_transform(SHIPPED_AUGMENT, train=True)
+    assert [t["name"] for t in SHIPPED_AUGMENT] == [
         "HorizontalFlip", "Affine", "RandomBrightnessContrast", "HueSaturationValue", "GaussNoise"]
 
 

@@ -1,1 +1,2 @@
-"""Shared utilities every layer may use: atomic writes, error types, progress bars, the torch device, the by-name factory."""
+"""Shared utilities every layer may use: atomic writes, error types, progress bars, the torch device,
+the by-name factory."""

@@ -2,9 +2,9 @@
 
 train.tasks is [all] (one 18-class model per fold) or [mask, gender, age] (three models per fold,
 one train stage per (fold, task)); the ensemble stage combines a fold's three task models into
-18-class probabilities (src.inference.ensemble.combine_task_probs), p(class) = p_mask(m) * p_gender(g) * p_age(a),
-the same product the multi-head model forms from its heads (src.models.heads.combine_heads). Callers always pass the 18-class
-labels; train_model reads the task's labels off them with task_labels.
+18-class probabilities (src.inference.ensemble.combine_task_probs),
+p(class) = p_mask(m) * p_gender(g) * p_age(a), the same product the multi-head model forms from its heads
+(src.models.heads.combine_heads). Callers always pass the 18-class labels; train_model reads the task's labels off them with task_labels.
 """
 import numpy as np
 

@@ -1,1 +1,2 @@
-"""Networks: timm backbones with their input normalisation and frozen stages, heads, pretrained weights, fold model files."""
+"""Networks: timm backbones with their input normalisation and frozen stages, heads, pretrained weights,
+fold model files."""

@@ -1,1 +1,2 @@
-"""Training one model: the epoch loop and checkpoints, losses, optimizers, samplers, mixing, resampling, augmentation, torchensemble members."""
+"""Training one model: the epoch loop and checkpoints, losses, optimizers, samplers, mixing, resampling,
+augmentation, torchensemble members."""

@@ -6,6 +6,7 @@ with replacement) up to min_count; classes with more than max_count rows are und
 """
 import numpy as np
 
+
 def resample_indices(labels, min_count=0, max_count=0, seed=0):
     """Indices into labels (sorted), each class brought into [min_count, max_count] rows."""
     if min_count < 0 or max_count < 0 or (min_count and max_count and min_count > max_count):

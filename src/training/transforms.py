@@ -3,26 +3,17 @@
 Inputs are uint8 face crops already at training size; every augmentation here keeps that size and
 the output "image" stays uint8 H x W x 3. collate_pixels stacks a uint8 batch; conversion to float
 and normalisation happen in the model's first layer (src.models.networks.PixelInput), on its device.
+
+The shipped recipe (params.yaml train.augment) is the mask competition's "AlbuAugmentation" in
+albumentations-2 names: Affine replaces the deprecated ShiftScaleRotate (border_mode 4 =
+cv2.BORDER_REFLECT_101, its old default), and GaussNoise takes std_range as a fraction of 255
+(var_limit is silently ignored by albumentations 2, hence the argument check below).
 """
 
 import albumentations as A
 from albumentations.core.transforms_interface import BasicTransform
 
 from src.common.factory import accepted_arguments, check_arguments, pick, split_spec
-
-# The mask-competition "AlbuAugmentation" recipe in albumentations-2 argument names.
-# Lists, not tuples, so that it equals the same recipe read back from params.yaml.
-DEFAULT_AUGMENT = [
-    {"name": "HorizontalFlip", "p": 0.5},
-    # replaces the deprecated ShiftScaleRotate; border_mode 4 = cv2.BORDER_REFLECT_101, its old default
-    {"name": "Affine", "translate_percent": [-0.1, 0.1], "scale": [0.9, 1.1], "rotate": [-10, 10],
-     "border_mode": 4, "p": 0.5},
-    {"name": "RandomBrightnessContrast", "brightness_limit": 0.2, "contrast_limit": 0.2, "p": 0.5},
-    {"name": "HueSaturationValue", "hue_shift_limit": 20, "sat_shift_limit": 30, "val_shift_limit": 20,
-     "p": 0.5},
-    # std as a fraction of 255; var_limit is silently ignored by albumentations 2
-    {"name": "GaussNoise", "std_range": [0.02, 0.08], "p": 0.3},
-]
 
 _BASES = {"BasicTransform", "DualTransform", "ImageOnlyTransform", "Transform3D"}
 # The model normalises its input (train.mean/std) and the batch is made a tensor by collation.
