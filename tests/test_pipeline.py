@@ -60,6 +60,7 @@ def test_separate_task_models_run_as_a_matrix_and_combine(workspace):
     """Last in this module: switches the workspace to train.tasks [mask, gender, age]."""
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["train"]["tasks"] = ["mask", "gender", "age"]
+    params["train"]["heads"] = "single"  # heads multi is the one 18-class model's
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = run(["dvc", "repro", "evaluate"], workspace)
     for fold in (0, 1):

@@ -136,6 +136,9 @@ def test_bad_task_settings_fail_with_the_parameter_named(task):
     with pytest.raises(ValueError, match=r"train\.heads: multi predicts all 18 classes"):
         check_params({**params, "train": {**params["train"], "tasks": ["mask", "gender", "age"], "heads": "multi"}},
                      "params.yaml")
+    with pytest.raises(ValueError, match=r"tune\.task: age tunes one attribute's model; train\.heads multi"):
+        check_params({**params, "tune": {**params["tune"], "task": "age"}}, "params.yaml")
+    check_params({**params, "tune": {**params["tune"], "task": "age"}, "train": {**params["train"], "heads": "single"}})
     with pytest.raises(ValueError, match=r"train\.heads: multi predicts all 18 classes"):
         train_model({**CFG, "heads": "multi"}, *task, seed=0, task="mask")
     check_tasks(["age", "mask", "gender"])  # any order

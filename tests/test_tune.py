@@ -33,12 +33,12 @@ TINY_TRAIN = {"model": "resnet18", "pretrained": "none", "frozen_stages": 0, "ba
               "patience": 5}
 
 
-def make_workspace(root, tune=TINY_TUNE, persons=24, folds=3):
+def make_workspace(root, tune=TINY_TUNE, persons=24, folds=3, train=None):
     """params.yaml (the repo's, with a tiny tune block), crops/train.{npy,csv}, folds/person_folds.csv:
     `persons` persons x 7 images of 32x24 whose colour tells the class."""
     root = Path(root)
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train"].update(TINY_TRAIN)
+    params["train"].update({**TINY_TRAIN, **(train or {})})
     params["tune"] = tune
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rng = np.random.default_rng(0)
@@ -299,7 +299,7 @@ def test_tune_task_trains_and_scores_one_attribute_model(tmp_path):
     """tune.task: gender -> the trials train 2-class gender models (colour channel 1 tells gender here)."""
     tune = {**TINY_TUNE, "task": "gender", "num_samples": 1, "max_t": 2, "grace_period": 2,
             "space": {"lr": {"loguniform": [0.003, 0.01]}}}
-    code, output = run_stage(make_workspace(tmp_path, tune=tune))
+    code, output = run_stage(make_workspace(tmp_path, tune=tune, train={"heads": "single"}))
     assert code == 0, output[-3000:]
     assert (tmp_path / "tune" / "best_params.yaml").read_text().startswith("# best of 1 gender trials on fold 0")
     trials = pd.read_csv(tmp_path / "tune" / "trials.csv")

@@ -124,6 +124,10 @@ def _cross_checks(params):
         if tasks != ["all"] and train["heads"] == "multi":
             problems.append("train.heads: multi predicts all 18 classes from one model; with train.tasks "
                             "[mask, gender, age] use heads single")
+    tune_task = with_defaults(params["tune"], "tune")["task"] if "tune" in params else "all"
+    if tune_task != "all" and train["heads"] == "multi":
+        problems.append(f"tune.task: {tune_task} tunes one attribute's model; train.heads multi is the 18-class "
+                        f"model's: use heads single (-S train.heads=single)")
     if train["heads"] == "multi" and not any(train["head_weights"].values()):
         problems.append("train.head_weights: at least one head needs a weight > 0")
     return problems
