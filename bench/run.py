@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 import torch
 
 # Run order: cheapest first, so a smoke run fails fast.
-ITEMS = ["train_throughput", "predict_tta", "epoch_scaling", "face_crop_speed", "train_memory", "dvc_noop"]
+ITEMS = ["train_throughput", "predict_tta", "epoch_scaling", "face_crop_speed", "train_memory", "dvc_noop",
+         "batchnorm_folding"]
 # --quick leaves out the no-op dvc measurement unless --only names it: building its tiny pipeline
 # (sample, faceCrop, two folds) takes over a minute by itself.
 QUICK_SKIPS = {"dvc_noop"}

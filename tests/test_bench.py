@@ -13,7 +13,7 @@ pytestmark = pytest.mark.system
 
 def test_quick_bench_writes_every_key(tmp_path):
     out = tmp_path / "results.json"
-    done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--only", "train_throughput,predict_tta",
+    done = subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--only", "train_throughput,predict_tta,batchnorm_folding",
                            "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -21,6 +21,8 @@ def test_quick_bench_writes_every_key(tmp_path):
     train, predict = report["results"]["train_throughput"], report["results"]["predict_tta"]
     assert {"real_images_per_s", "ceiling_images_per_s", "ratio", "targets", "seconds"} <= set(train)
     assert {"no_tta_images_per_s", "tta_hflip_images_per_s", "tta_cost_ratio"} <= set(predict)
+    folding = report["results"]["batchnorm_folding"]
+    assert folding["batchnorms_folded"] > 0 and folding["max_probability_difference"] < 1e-3  # same outputs
     assert train["targets"][0]["name"] == "train real/ceiling" and isinstance(train["targets"][0]["met"], bool)
     assert "train real / ceiling" in done.stdout  # the printed table
 

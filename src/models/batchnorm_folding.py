@@ -3,7 +3,7 @@
 In eval mode a BatchNorm is a per-channel affine map, so it can be merged into the weights of the
 Conv2d whose output it normalises (torch.nn.utils.fusion.fuse_conv_bn_eval): one pass over the
 activations instead of two. On a 2-core CPU this makes efficientnet_lite0 inference about 1.5x
-faster (bench/batchnorm_folding.py); the outputs agree to float rounding.
+faster (`make bench`, item batchnorm_folding); the outputs agree to float rounding.
 
 Which convolution feeds which BatchNorm is read off one forward pass (hooks), not off layer names,
 so any timm model works. A copy whose outputs differ from the original's on that pass (a

@@ -101,7 +101,7 @@ def make_people(n, seed, role=ROLE_TRAIN, quirks=True):
     persons = []
     for index, p in enumerate(people):
         gender = "male" if p["gender"] == 0 else "female"
-        looks = draw_looks(p["gender"], p["age"], np.random.default_rng([seed, STREAM_LOOKS, role, index]))
+        looks = draw_looks(p["gender"], p["age"], looks_rng(seed, role, index))
         persons.append(Person(index, p["id"], gender, p["age"], looks))
     return persons
 
@@ -139,14 +139,25 @@ def muted(colour, saturation):
     return colour.mean() + saturation * (colour - colour.mean())
 
 
+def looks_rng(seed, role, index):
+    """The random stream of one person's looks (draw_looks)."""
+    return np.random.default_rng([seed, STREAM_LOOKS, role, index])
+
+
+def hidden_traits(gender, age, rng):
+    """(femininity score, apparent age): the first draws of draw_looks, which every gender and age cue
+    of the photos derives from (each with noise of its own). src.sample.ceiling scores a classifier
+    that knew them."""
+    return (0.9 if gender == 1 else -0.9) + rng.normal(0, 0.6), age + rng.normal(0, 5.0)
+
+
 def draw_looks(gender, age, rng):
     """Gender and age cues that overlap, so those two are the hard part as in real photos.
 
     A hidden 'femininity' score and an 'apparent age' (true age + noise) drive the cues;
     each cue adds its own noise on top.
     """
-    fem = (0.9 if gender == 1 else -0.9) + rng.normal(0, 0.6)
-    seen_age = age + rng.normal(0, 5.0)
+    fem, seen_age = hidden_traits(gender, age, rng)
     tone = rng.normal(0, 1)
     skin = np.array([226, 190, 163]) + tone * np.array([14, 15, 15]) + rng.normal(0, 5, 3)
     skin = skin - max(0, seen_age - 40) * np.array([0.35, 0.5, 0.55])  # older skin: duller
