@@ -162,7 +162,8 @@ def test_model_of_another_class_count(ws, replace):
 
 def test_model_with_weights_of_another_network(ws, replace):
     checkpoint = torch.load(ws / "models/all/fold_0/model.pt", weights_only=True)
-    state = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith("net.classifier.")}
+    classifier = ("net.classifier.", "net.heads.")  # heads single / multi
+    state = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(classifier)}
     replace("models/all/fold_0/model.pt", saved_model({**checkpoint, "state_dict": state}))
     done = run_stage(["python", "-m", "stages.ensemble"], ws)
     last = done.stderr.strip().splitlines()[-1]
