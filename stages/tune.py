@@ -58,10 +58,11 @@ def main():
         domains = to_domains(space)
         gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
         trainable = search.make_trainable(backbone, data, seed=params["seed"] + cfg["fold"],
-                                          cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"], task=task)
+                                          cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"],
+                                          experiment=paths.TUNE_RUNS / "search", task=task)
         # params.yaml's own train values are the first trial: the best is never worse than them on this fold.
         start = default_point(space, train, cfg["max_t"])
-        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS, start=start)
+        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS, name="search", start=start)
     finally:
         cluster.disconnect()
     left = search.trials_left(grid, cfg["num_samples"])

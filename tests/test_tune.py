@@ -250,6 +250,8 @@ def test_bad_space_fails_before_ray_starts(tmp_path):
 
 @pytest.mark.pipeline
 def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_path):
+    from src.tuning.trainable import trial_scratch
+
     tune = {**TINY_TUNE, "num_samples": 2, "max_t": 4, "grace_period": 4,
             "space": {"lr": {"loguniform": [0.003, 0.03]}}}
     workspace = make_workspace(tmp_path, tune=tune)
@@ -264,10 +266,13 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
         assert first.poll() is None, f"the search ended before any checkpoint:\n{first.communicate()[0][-3000:]}"
         assert time.time() < deadline, "no trial saved a checkpoint in 300 s"
         time.sleep(0.05)
+    assert trial_scratch(experiment).is_dir()  # where the running trials keep their last-epoch files
     first.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves the experiment and stops
     output = first.communicate(timeout=120)[0]
     assert first.returncode != 0 and "the search was interrupted" in output, output[-3000:]
     assert not (workspace / "tune" / "trials.csv").exists()
+    # The interrupted trials' last-epoch files and the weights went with the search's scratch folder.
+    assert not trial_scratch(experiment).exists()
 
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["tune"]["resume"] = True
@@ -281,6 +286,7 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     for progress in progress_files:
         # Each epoch reported once: resumed trials continued after their checkpoint, not from scratch.
         assert pd.read_csv(progress)["epoch"].tolist() == [1, 2, 3, 4]
+    assert not trial_scratch(experiment).exists()
 
 
 def test_tune_block_checks_name_what_is_wrong():

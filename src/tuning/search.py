@@ -12,7 +12,7 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.hyperopt import HyperOptSearch
 
 from src.tuning import wandb_log
-from src.tuning.trainable import run_trial
+from src.tuning.trainable import run_trial, trial_scratch
 
 METRIC, MODE = "f1", "max"
 
@@ -24,9 +24,11 @@ def trials_left(grid, num_samples):
     return num_samples - sum(1 for r in grid if r.error is not None or (r.metrics or {}).get("done"))
 
 
-def make_trainable(train, data, seed, cpus, gpus, max_t, task="all"):
-    """run_trial with its data in Ray's object store and its resources attached."""
-    fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t, task=task)
+def make_trainable(train, data, seed, cpus, gpus, max_t, experiment, task="all"):
+    """run_trial with its data in Ray's object store and its resources attached; experiment: the path
+    run_search gets (storage_path/name), which names the trials' scratch folder."""
+    fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t,
+                              scratch=str(trial_scratch(experiment)), task=task)
     return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
 
 
@@ -45,11 +47,18 @@ def trial_dirname(trial):
 
 def run_search(trainable, domains, cfg, storage_path, name="search", start=None):
     """Run (or with cfg['resume'] continue) the experiment storage_path/name; returns the ResultGrid.
-    start: a configuration tried first (make_searcher)."""
+    start: a configuration tried first (make_searcher). The trials' scratch folder on this node is
+    removed when the search ends, interrupted or not (its checkpoints are in the experiment)."""
+    try:
+        return fit(trainable, domains, cfg, Path(storage_path).resolve(), name, start)
+    finally:
+        shutil.rmtree(trial_scratch(Path(storage_path) / name), ignore_errors=True)
+
+
+def fit(trainable, domains, cfg, storage_path, name, start):
     # Keeping the best and last checkpoint forces a state snapshot at every epoch report; Ray then warns
     # at each one that snapshots are frequent. They are small here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    storage_path = Path(storage_path).resolve()
     experiment = storage_path / name
     if cfg["resume"] and tune.Tuner.can_restore(experiment):
         print(f"tune: resuming the interrupted search in {experiment}", flush=True)

@@ -25,25 +25,37 @@ def trial_config(train, overrides, max_t):
     return cfg
 
 
-def backbone_file(weights):
+def trial_scratch(experiment):
+    """The folder, in this node's temp dir, for the search at `experiment`'s working files: each trial's
+    last-epoch file and the pretrained weights. Named by the experiment's path, so every trial, resume and
+    rerun of one search uses the same folder; run_search removes it when the search ends (a trial killed
+    by an interrupt cannot remove its own)."""
+    key = hashlib.sha256(str(Path(experiment).resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"tune-scratch-{key}"
+
+
+def backbone_file(weights, scratch):
     """The pretrained weights (bytes of the weights stage's file) on this worker's disk, at a path named by
     their hash: the same for every trial and every resume, so a resumed trial's checkpoint still matches."""
-    path = Path(tempfile.gettempdir()) / f"backbone-{hashlib.sha256(weights).hexdigest()[:16]}.safetensors"
+    path = Path(scratch) / f"backbone-{hashlib.sha256(weights).hexdigest()[:16]}.safetensors"
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.stat().st_size != len(weights):
         with atomic_path(path) as tmp:
             tmp.write_bytes(weights)
     return path
 
 
-def run_trial(config, train, data, seed, cpus, max_t, task="all"):
+def run_trial(config, train, data, seed, cpus, max_t, scratch, task="all"):
     """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays (18-class
-    labels) and backbone (the pretrained weights file's bytes, b"" for random init); task: the model
-    trained and scored (src.labels.tasks: all, or one attribute)."""
+    labels) and backbone (the pretrained weights file's bytes, b"" for random init); scratch: the
+    search's trial_scratch folder; task: the model trained and scored (src.labels.tasks: all, or one
+    attribute)."""
     torch.set_num_threads(max(1, int(cpus)))
     cfg = trial_config(train, config, max_t)
     if data.get("backbone"):
-        cfg["pretrained"] = str(backbone_file(data["backbone"]))
-    with tempfile.TemporaryDirectory(prefix="tune_trial_") as work:
+        cfg["pretrained"] = str(backbone_file(data["backbone"], scratch))
+    Path(scratch).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="trial_", dir=scratch) as work:
         resume_path = Path(work) / CHECKPOINT_FILE
         checkpoint = tune.get_checkpoint()
         if checkpoint is not None:
