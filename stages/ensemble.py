@@ -3,7 +3,8 @@
 A fold's member is its 18-class model (train.tasks [all]) or its mask, gender and age models
 combined into 18 classes (train.tasks [mask, gender, age]). Each member predicts its own held-out
 persons (with the TTA views of ensemble.tta); the out-of-fold predictions give the CV macro F1 /
-accuracy / per-head F1 (metrics/cv.json), per-fold F1, per-class F1 (plots/per_class_f1.csv),
+accuracy / per-head F1 (metrics/cv.json; scored in the competition's age bands,
+whatever data.age_bins the models trained with), per-fold F1, per-class F1 (plots/per_class_f1.csv),
 the confusion matrix plot's (actual, predicted) pairs (plots/oof_confusion.csv) and the per-image
 predictions with paths and confidences (ensemble/oof_predictions.csv, error analysis).
 ensemble/members.json lists the members' model files and the TTA views that predict soft-votes.
@@ -17,6 +18,7 @@ from src.common.device import pick_device
 from src.config.params import load_params
 from src.data.folds import fold_of_rows
 from src.inference.ensemble import load_members, oof_report, out_of_fold_probs
+from src.labels.classes import COMPETITION_AGE_BINS, competition_labels
 from src.labels.metrics import score
 from src.reports.error_analysis import write_error_analysis
 from stages import paths
@@ -38,7 +40,7 @@ def main():
 
     # Only the trained folds' persons have out-of-fold predictions (all of them with the default folds).
     scored = np.concatenate(rows)
-    labels = table["label"].to_numpy()
+    labels = competition_labels(table)  # the competition's age bands, not the ones trained on
     metrics, per_class, predictions, _ = oof_report(labels[scored], probs[scored], table["path"].to_numpy()[scored])
     metrics["folds"] = {str(fold): score(labels[r], probs[r].argmax(1))["f1"] for fold, r in zip(folds, rows)}
     metrics["images"] = int(len(scored))
@@ -47,7 +49,7 @@ def main():
     write_csv(paths.PLOTS / "oof_confusion.csv", predictions[["actual", "predicted"]])  # small: git keeps it
     write_csv(paths.ENSEMBLE / "oof_predictions.csv", predictions)
     write_error_analysis(paths.ENSEMBLE, predictions, table["person"].to_numpy()[scored], scored, crops,
-                         cfg["error_analysis_top"], params["data"]["age_bins"])
+                         cfg["error_analysis_top"], COMPETITION_AGE_BINS)
     write_npy(paths.ENSEMBLE / "oof_probs.npy", probs)
     write_json(paths.ENSEMBLE_MEMBERS, {"members": members, "folds": list(folds),
                                         "fold_f1": [metrics["folds"][str(fold)] for fold in folds],

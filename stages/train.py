@@ -3,7 +3,8 @@
 task (train.tasks): all = one 18-class model; mask, gender or age = a model of that attribute only
 (the ensemble stage combines a fold's three into 18 classes). Reads crops/train.{npy,csv},
 folds/person_folds.csv and weights/ (the pretrained backbone). Writes models/<task>/fold_<k>/model.pt
-(best epoch by validation macro F1 of the task), models/<task>/fold_<k>/oof_probs.csv (this fold's
+(best epoch by validation macro F1 of the task, in the competition's age bands whatever
+data.age_bins trains with), models/<task>/fold_<k>/oof_probs.csv (this fold's
 out-of-fold probabilities), dvclive/<task>/fold_<k>/ (per-epoch metrics and plots, summary in
 metrics.json) and keeps scratch/checkpoints/<task>/fold_<k>/last.pt (scratch state, not a DVC output)
 to resume an interrupted run. Params: seed, train.*."""
@@ -15,6 +16,7 @@ from dvclive import Live
 
 from src.common.atomic import save_torch, write_csv
 from src.data.folds import fold_split
+from src.labels.classes import competition_labels
 from src.labels.tasks import TASK_CLASSES
 from src.models.backbone_weights import with_backbone
 from src.models.fold_model import checkpoint_payload
@@ -39,7 +41,8 @@ def main():
         train_idx, val_idx = fold_split(table["person"], folds, fold)
     except ValueError as e:
         raise SystemExit(f"train --fold {fold}: {paths.PERSON_FOLDS}: {e}")
-    labels = table["label"].to_numpy()
+    labels = table["label"].to_numpy()  # the bands of data.age_bins: what the model learns
+    scored = competition_labels(table)  # the competition's bands: what selects the best epoch
     started = time.time()
 
     def report(epoch, metrics, improved):
@@ -48,7 +51,7 @@ def main():
               + (" *" if improved else ""), flush=True)
 
     # Fancy indexing copies the fold's crops into memory: random access stays fast during epochs.
-    result = train_model(cfg, crops[train_idx], labels[train_idx], crops[val_idx], labels[val_idx],
+    result = train_model(cfg, crops[train_idx], labels[train_idx], crops[val_idx], scored[val_idx],
                          seed=params["seed"] + fold, on_epoch=report, resume_path=paths.checkpoint_file(fold, task),
                          task=task)
 
@@ -57,7 +60,7 @@ def main():
                                   "fold": fold, "epoch": result.best_epoch, "val_f1": result.best_f1})
     oof = pd.DataFrame(result.val_probs, columns=[f"p{c}" for c in range(result.val_probs.shape[1])])
     oof.insert(0, "row", val_idx)
-    oof.insert(1, "label", labels[val_idx])
+    oof.insert(1, "label", scored[val_idx])
     write_csv(out / "oof_probs.csv", oof, float_format="%.6f")
 
     # Logged after training from the full history, so a resumed run still has every epoch.

@@ -20,6 +20,7 @@ import yaml
 from src.common.atomic import atomic_path, write_csv, write_json
 from src.config.schema import with_defaults
 from src.data.folds import fold_split
+from src.labels.classes import competition_labels
 from src.models.backbone_weights import with_backbone
 from src.name_checks import load_checked_params
 from src.tuning import cluster
@@ -41,10 +42,11 @@ def main():
     except ValueError as e:
         raise SystemExit(f"tune.fold: {paths.PERSON_FOLDS}: {e}")
     task = with_defaults(cfg, "tune")["task"]
-    labels = table["label"].to_numpy()
+    # Trained on data.age_bins' bands, scored in the competition's (as stages.train).
+    labels, scored = table["label"].to_numpy(), competition_labels(table)
     # Copies in memory, handed to the trials through Ray's object store (cluster workers see no files).
     data = {"train_x": crops[train_idx], "train_y": labels[train_idx],
-            "val_x": crops[val_idx], "val_y": labels[val_idx]}
+            "val_x": crops[val_idx], "val_y": scored[val_idx]}
     # the pretrained weights travel as bytes too (src.tuning.trainable writes them where it runs)
     backbone = with_backbone(train, paths.WEIGHTS)
     data["backbone"] = Path(backbone["pretrained"]).read_bytes() if backbone["pretrained"] else b""

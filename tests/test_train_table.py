@@ -6,6 +6,7 @@ import pytest
 
 from src.common.errors import BadInputError
 from src.data.train_table import FOLDER_PATTERN, read_train_table
+from src.labels.classes import competition_labels
 from tests.helpers.fake_layout import (
     PERSONS,
     QUIRKY_PERSONS,
@@ -78,6 +79,15 @@ def test_age_bins_decide_the_bands(tmp_path):
     assert band_by_age(lowered) == {22: 0, 45: 1, 58: 2, 60: 2}
     male_58 = lowered[lowered["age"] == 58]
     assert set(male_58["label"]) == {0 * 6 + 0 * 3 + 2, 1 * 6 + 2, 2 * 6 + 2}
+
+
+def test_scores_use_the_competition_bands_whatever_the_bins_trained_on(tmp_path):
+    """The models learn the lowered bands (58 is old); CV, epoch selection and tune score in the real ones."""
+    make_train_layout(tmp_path)  # ages 45, 22, 60, 58
+    default, _ = read_train_table(tmp_path)
+    lowered, _ = read_train_table(tmp_path, age_bins=(29, 58))
+    assert (competition_labels(lowered) == default["label"].to_numpy()).all()
+    assert (competition_labels(lowered) != lowered["label"].to_numpy()).sum() == 7  # the 58-year-old's photos
 
 
 # --- csv problems always raise -----------------------------------------------------------------

@@ -30,7 +30,8 @@ ATTRIBUTE_TASKS = ("all", "mask", "gender", "age")
 SCHEMA = {
     "seed": P(integer(0), "seed of training, sampling and augmentation"),
     "data.age_bins": P(increasing(list_of(integer(1, 150), length=2)),
-                       "lower edges of the 30-59 and >=60 age bands; [30, 58] gives more old samples"),
+                       "lower edges of the 30-59 and >=60 age bands the models train on; [30, 58] gives more old "
+                       "samples. Scores (CV, best epoch, tune) always use the competition's [30, 60]"),
     "data.on_bad_image": P(one_of("error", "skip"), "an unreadable train photo: stop, or skip it (counted in "
                                                     "metrics/face_crop.json, listed in crops/skipped.csv)"),
     "data.relabel": P(text, "label corrections file (target,field,value); a header-only file = none", ""),
