@@ -5,24 +5,12 @@ import pytest
 import torch
 from torch import nn
 
+from bench.batchnorm_folding import with_learned_statistics
 from src.inference.predict import predict_probs
 from src.models.batchnorm_folding import conv_batchnorm_pairs, fold_batchnorms
 from src.models.networks import build_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-def with_learned_statistics(model, seed=0):
-    """Random BatchNorm statistics and affine terms, as training leaves them (fresh ones are an identity)."""
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            shape = module.running_mean.shape
-            module.running_mean.copy_(torch.randn(shape, generator=generator) * 0.3)
-            module.running_var.copy_(torch.rand(shape, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(shape, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.randn(shape, generator=generator) * 0.1)
-    return model.eval()
 
 
 def pixels(n=4, seed=1):
@@ -48,6 +36,7 @@ def test_predict_gives_the_networks_own_probabilities():
     with torch.no_grad():
         expected = torch.softmax(model(torch.from_numpy(crops).permute(0, 3, 1, 2)), dim=1).numpy()
     np.testing.assert_allclose(predict_probs(model, crops, 4, torch.device("cpu")), expected, atol=1e-5)
+    np.testing.assert_allclose(predict_probs(model, crops, 4, torch.device("cpu"), fold=False), expected, atol=1e-5)
 
 
 class SharedConvOutput(nn.Module):

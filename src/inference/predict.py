@@ -18,31 +18,34 @@ def check_tta(tta):
 
 
 @torch.no_grad()
-def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0):
+def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0, fold=True):
     """One pass over `crops` feeding every batch to every model: [N x C_k float32 per model], each the
-    softmax averaged over the identity and the TTA views. Models may differ in their classes."""
+    softmax averaged over the identity and the TTA views. Models may differ in their classes.
+    fold: run copies with their BatchNorms folded into their convolutions (same outputs, fewer
+    passes; False runs the models as trained: the benchmark's baseline)."""
     check_tta(tta)
     for model in models:
         place_model(model.eval(), device)
     views = [lambda batch: batch] + [TTA_VIEWS[name] for name in tta]
     loader = make_loader(CropDataset(crops, None, None), batch_size, num_workers)
     chunks = [[] for _ in models]
-    folded = None
+    running = None
     for images, _ in progress(loader, desc="predict", unit="batch", leave=False):
         images = images.to(device, non_blocking=True)
-        if folded is None:  # BatchNorms folded into their convolutions: same outputs, fewer passes
+        if running is None:
             probe = channels_last(images[:2])
-            folded = [place_model(fold_batchnorms(model, probe)[0], device) for model in models]
+            running = [place_model(fold_batchnorms(model, probe)[0], device) for model in models] if fold else models
         with autocast(device):
-            for model, out in zip(folded, chunks):
+            for model, out in zip(running, chunks):
                 total = sum(torch.softmax(model(channels_last(view(images))).float(),
                                           dim=1) for view in views)
                 out.append((total / len(views)).cpu().numpy())
     return [np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32) for out in chunks]
 
 
-def predict_probs(models, crops, batch_size, device, tta=(), num_workers=0):
+def predict_probs(models, crops, batch_size, device, tta=(), num_workers=0, fold=True):
     """Soft vote: mean softmax over models x (identity + TTA views); crops are used as stored.
-    Returns N x C float32."""
+    Returns N x C float32. fold: as in probs_per_model."""
     models = list(models) if isinstance(models, (list, tuple)) else [models]
-    return np.mean(probs_per_model(models, crops, batch_size, device, tta, num_workers), axis=0).astype(np.float32)
+    return np.mean(probs_per_model(models, crops, batch_size, device, tta, num_workers, fold),
+                   axis=0).astype(np.float32)

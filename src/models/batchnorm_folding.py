@@ -64,8 +64,9 @@ def _set_submodule(model, name, module):
 
 
 def fold_batchnorms(model, probe):
-    """(model for inference, number of BatchNorms folded). `model` is left as it is; the copy is in eval mode.
-    probe: one input batch as the model takes it (a few images are enough)."""
+    """(model for inference, number of BatchNorms folded). `model` is put in eval mode, its weights
+    untouched; the folded copy is in eval mode too. probe: one input batch as the model takes it (a few
+    images are enough)."""
     model.eval()
     folded = copy.deepcopy(model)
     count = 0
