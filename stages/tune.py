@@ -51,6 +51,7 @@ def main():
     backbone = with_backbone(train, paths.WEIGHTS)
     data["backbone"] = Path(backbone["pretrained"]).read_bytes() if backbone["pretrained"] else b""
 
+    experiment = paths.TUNE_RUNS / "search"  # Ray's experiment folder (trials, checkpoints)
     ray_info = cluster.connect(cfg["address"])
     print(f"tune: Ray {ray_info['mode']} at {ray_info['address']}, nodes {ray_info['nodes']}, "
           f"resources {ray_info['resources']}", flush=True)
@@ -61,16 +62,16 @@ def main():
         gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
         trainable = search.make_trainable(backbone, data, seed=params["seed"] + cfg["fold"],
                                           cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"],
-                                          experiment=paths.TUNE_RUNS / "search", task=task)
+                                          experiment=experiment, task=task)
         # params.yaml's own train values are the first trial: the best is never worse than them on this fold.
         start = default_point(space, train, cfg["max_t"])
-        grid = search.run_search(trainable, domains, cfg, paths.TUNE_RUNS, name="search", start=start)
+        grid = search.run_search(trainable, domains, cfg, experiment, start=start)
     finally:
         cluster.disconnect()
     left = search.trials_left(grid, cfg["num_samples"])
     if left > 0:
         raise SystemExit(f"tune: the search was interrupted with {left} of {cfg['num_samples']} trials unfinished; "
-                         f"set tune.resume: true to continue it from {paths.TUNE_RUNS / 'search'}")
+                         f"set tune.resume: true to continue it from {experiment}")
 
     keys = list(domains)
     trials = results.trials_table(grid, keys, train, cfg["max_t"])

@@ -54,8 +54,8 @@ def test_default_search_passes_no_callback_to_ray(no_wandb_env, monkeypatch, tmp
     monkeypatch.setattr(search.tune, "Tuner", Tuner)
     monkeypatch.setenv("WANDB_MODE", "offline")
     domains = {"lr": search.tune.loguniform(0.003, 0.03)}
-    search.run_search(None, domains, TINY_TUNE, tmp_path)
-    search.run_search(None, domains, {**TINY_TUNE, "wandb": ON}, tmp_path)
+    search.run_search(None, domains, TINY_TUNE, tmp_path / "search")
+    search.run_search(None, domains, {**TINY_TUNE, "wandb": ON}, tmp_path / "search")
     from ray.air.integrations.wandb import WandbLoggerCallback
 
     assert seen[0] in ([], None)

@@ -45,21 +45,22 @@ def trial_dirname(trial):
     return f"trial_{trial.trial_id}"  # short: Ray's default puts every sampled value in the name
 
 
-def run_search(trainable, domains, cfg, storage_path, name="search", start=None):
-    """Run (or with cfg['resume'] continue) the experiment storage_path/name; returns the ResultGrid.
-    start: a configuration tried first (make_searcher). The trials' scratch folder on this node is
-    removed when the search ends, interrupted or not (its checkpoints are in the experiment)."""
+def run_search(trainable, domains, cfg, experiment, start=None):
+    """Run (or with cfg['resume'] continue) the Ray experiment in folder `experiment` (the path
+    make_trainable got); returns the ResultGrid. start: a configuration tried first (make_searcher).
+    The trials' scratch folder on this node is removed when the search ends, interrupted or not (its
+    checkpoints are in the experiment)."""
     try:
-        return fit(trainable, domains, cfg, Path(storage_path).resolve(), name, start)
+        return fit(trainable, domains, cfg, Path(experiment).resolve(), start)
     finally:
-        shutil.rmtree(trial_scratch(Path(storage_path) / name), ignore_errors=True)
+        shutil.rmtree(trial_scratch(experiment), ignore_errors=True)
 
 
-def fit(trainable, domains, cfg, storage_path, name, start):
+def fit(trainable, domains, cfg, experiment, start):
     # Keeping the best and last checkpoint forces a state snapshot at every epoch report; Ray then warns
     # at each one that snapshots are frequent. They are small here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    experiment = storage_path / name
+    storage_path, name = experiment.parent, experiment.name
     if cfg["resume"] and tune.Tuner.can_restore(experiment):
         print(f"tune: resuming the interrupted search in {experiment}", flush=True)
         # Failed trials stay failed (their error is the result); unfinished ones continue from their last checkpoint.

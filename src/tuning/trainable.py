@@ -38,7 +38,6 @@ def backbone_file(weights, scratch):
     """The pretrained weights (bytes of the weights stage's file) on this worker's disk, at a path named by
     their hash: the same for every trial and every resume, so a resumed trial's checkpoint still matches."""
     path = Path(scratch) / f"backbone-{hashlib.sha256(weights).hexdigest()[:16]}.safetensors"
-    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file() or path.stat().st_size != len(weights):
         with atomic_path(path) as tmp:
             tmp.write_bytes(weights)
@@ -52,9 +51,9 @@ def run_trial(config, train, data, seed, cpus, max_t, scratch, task="all"):
     attribute)."""
     torch.set_num_threads(max(1, int(cpus)))
     cfg = trial_config(train, config, max_t)
+    Path(scratch).mkdir(parents=True, exist_ok=True)
     if data.get("backbone"):
         cfg["pretrained"] = str(backbone_file(data["backbone"], scratch))
-    Path(scratch).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="trial_", dir=scratch) as work:
         resume_path = Path(work) / CHECKPOINT_FILE
         checkpoint = tune.get_checkpoint()
