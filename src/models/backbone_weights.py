@@ -121,8 +121,9 @@ def write_weights(folder, model_name, source, state, norm):
     if state is not None:
         file = folder / f"{model_name}.safetensors"
         with atomic_path(file) as tmp:
-            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp),
-                      metadata={"model": model_name, "pretrained": source})
+            # No safetensors metadata: its header map is written in hash order, so the same weights
+            # would get another md5 (and dvc.lock hash) on each run. source.json says what they are.
+            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
         record.update(file=file.name, tensors=len(state))
     write_json(folder / "source.json", record)
     return record
