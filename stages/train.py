@@ -42,7 +42,7 @@ def main():
     except ValueError as e:
         raise SystemExit(f"train --fold {fold}: {paths.PERSON_FOLDS}: {e}")
     labels = table["label"].to_numpy()  # the bands of data.age_bins: what the model learns
-    scored = competition_labels(table)  # the competition's bands: what selects the best epoch
+    competition = competition_labels(table)  # the competition's bands: what selects the best epoch
     started = time.time()
 
     def report(epoch, metrics, improved):
@@ -51,7 +51,7 @@ def main():
               + (" *" if improved else ""), flush=True)
 
     # Fancy indexing copies the fold's crops into memory: random access stays fast during epochs.
-    result = train_model(cfg, crops[train_idx], labels[train_idx], crops[val_idx], scored[val_idx],
+    result = train_model(cfg, crops[train_idx], labels[train_idx], crops[val_idx], competition[val_idx],
                          seed=params["seed"] + fold, on_epoch=report, resume_path=paths.checkpoint_file(fold, task),
                          task=task)
 
@@ -60,7 +60,7 @@ def main():
                                   "fold": fold, "epoch": result.best_epoch, "val_f1": result.best_f1})
     oof = pd.DataFrame(result.val_probs, columns=[f"p{c}" for c in range(result.val_probs.shape[1])])
     oof.insert(0, "row", val_idx)
-    oof.insert(1, "label", scored[val_idx])
+    oof.insert(1, "label", competition[val_idx])
     write_csv(out / "oof_probs.csv", oof, float_format="%.6f")
 
     # Logged after training from the full history, so a resumed run still has every epoch.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from src.common.errors import BadInputError
-from src.labels.classes import GENDER_BY_NAME, MASK_NAMES, age_band, encode_class
+from src.labels.classes import COMPETITION_AGE_BINS, GENDER_BY_NAME, MASK_NAMES, age_band, encode_class
 
 COLUMNS = ["target", "field", "value"]
 FIELDS = ("gender", "age", "mask")
@@ -39,7 +39,7 @@ def read_relabel(path):
     return rows
 
 
-def apply_relabel(table, path, age_bins=(30, 60)):
+def apply_relabel(table, path, age_bins=COMPETITION_AGE_BINS):
     """Return (corrected copy of the train table, number of images whose label changed)."""
     table = table.copy()
     before = table[list(FIELDS)].to_numpy().copy()  # an image counts as relabeled when one of these changed

@@ -13,7 +13,7 @@ import pandas as pd
 
 from src.common.errors import BadInputError
 from src.data.csv_table import read_csv_table
-from src.labels.classes import GENDER_BY_NAME, MASK_BY_STEM, age_band, encode_class
+from src.labels.classes import COMPETITION_AGE_BINS, GENDER_BY_NAME, MASK_BY_STEM, age_band, encode_class
 
 TRAIN_CSV = "train/train.csv"
 TRAIN_IMAGES = "train/images"
@@ -28,7 +28,7 @@ FOLDER_PATTERN = "{id}_{gender}_{race}_{age}"
 _FOLDER_RE = re.compile(r"(?P<id>[0-9]+(?:-[0-9A-Za-z]+)?)_(?P<gender>[^_]+)_(?P<race>[^_]+)_(?P<age>[^_]+)")
 
 
-def read_train_table(data_dir, age_bins=(30, 60), on_bad_image="error"):
+def read_train_table(data_dir, age_bins=COMPETITION_AGE_BINS, on_bad_image="error"):
     """Return (table, skipped) for the train set under data_dir; see TABLE_COLUMNS.
 
     on_bad_image="error" raises at the first problem; "skip" leaves out bad or missing images

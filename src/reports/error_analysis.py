@@ -14,7 +14,7 @@ import pandas as pd
 from PIL import Image
 
 from src.common.atomic import atomic_path, write_csv
-from src.labels.classes import GENDER_NAMES, MASK_NAMES, class_name, decode_class
+from src.labels.classes import COMPETITION_AGE_BINS, GENDER_NAMES, MASK_NAMES, class_name, decode_class
 
 
 def band_age(band, age_bins):
@@ -22,7 +22,7 @@ def band_age(band, age_bins):
     return (age_bins[0] - 1, age_bins[0], age_bins[1])[band]
 
 
-def suggested_relabel(actual, predicted, path, person, age_bins=(30, 60)):
+def suggested_relabel(actual, predicted, path, person, age_bins=COMPETITION_AGE_BINS):
     """(target, field, value) when exactly one attribute differs, else ("", "", ""). The mask state
     belongs to the image (target: its path), gender and age to the person (target: its folder); the
     age suggested is the predicted band's edge: replace it with the real age when you know it."""
@@ -33,7 +33,7 @@ def suggested_relabel(actual, predicted, path, person, age_bins=(30, 60)):
     return differing[0] if len(differing) == 1 else ("", "", "")
 
 
-def suspect_labels(predictions, persons, crop_rows, top, age_bins=(30, 60)):
+def suspect_labels(predictions, persons, crop_rows, top, age_bins=COMPETITION_AGE_BINS):
     """predictions: the out-of-fold table (path, actual, predicted, confidence); persons and crop_rows:
     per row, its person folder and its row in the crops array. The top wrong rows, most confident first."""
     table = predictions.assign(person=np.asarray(persons), crop_row=np.asarray(crop_rows))
@@ -89,7 +89,7 @@ relabel entry (target, field, value) from ensemble/suspect_labels.csv.</p>
 """
 
 
-def write_error_analysis(folder, predictions, persons, crop_rows, crops, top, age_bins=(30, 60)):
+def write_error_analysis(folder, predictions, persons, crop_rows, crops, top, age_bins=COMPETITION_AGE_BINS):
     """folder/suspect_labels.csv and folder/suspect_labels.html (atomically); returns the suspects table."""
     suspects = suspect_labels(predictions, persons, crop_rows, top, age_bins)
     write_csv(folder / "suspect_labels.csv", suspects)
