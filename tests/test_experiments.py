@@ -116,3 +116,16 @@ def test_a_key_no_stage_reads_fails_naming_the_key_meant(repo):
     assert done.returncode != 0
     assert "check_params: params.yaml: unknown key 'lr'; did you mean train.lr?" in done.stdout + done.stderr
     run(["git", "checkout", "params.yaml"], repo)
+
+
+def test_a_param_named_size_reruns_its_stage_instead_of_reusing_another_runs_outputs(tmp_path):
+    # DVC's run-cache key drops every key named `size` or `nfiles` (dvc.utils.dict_filter, meant for
+    # output metadata), params included: without checks/params/<stage>.json, an experiment changing only
+    # face_crop.size got the previous run's crops restored and recorded under the new size.
+    ws = make_workspace(tmp_path / "repo", TINY)
+    make_sample(ws, persons=8, eval_persons=1)
+    run(["dvc", "repro", "face_crop"], ws)
+    git_commit(ws, "crops at 32 x 24")
+    run(["dvc", "exp", "run", "-n", "crops-40", "-S", "face_crop.size=[40,28]", "face_crop"], ws)
+    import numpy as np
+    assert np.load(ws / "crops" / "train.npy", mmap_mode="r").shape[1:] == (40, 28, 3)
