@@ -47,9 +47,9 @@ def stage_param_values(dvc_yaml, params):
             for name, keys in listed_params(dvc_yaml).items()}
 
 
-def write_stage_params(folder, dvc_yaml, params_file):
-    """checks/params/<stage>.json for every stage of dvc_yaml that lists params; returns the stage names."""
-    params = yaml.safe_load(Path(params_file).read_text()) or {}
+def write_stage_params(folder, dvc_yaml, params):
+    """checks/params/<stage>.json for every stage of dvc_yaml that lists params; params: params.yaml as
+    read (check_params passes the dict it checked). Returns the stage names."""
     values = stage_param_values(dvc_yaml, params)
     for name, stage_values in values.items():
         write_json(Path(folder) / f"{name}.json", stage_values)

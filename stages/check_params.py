@@ -19,8 +19,8 @@ from stages.entry import run
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    load_checked_params(paths.PARAMS)
-    write_stage_params(paths.STAGE_PARAMS, paths.DVC_YAML, paths.PARAMS)
+    params = load_checked_params(paths.PARAMS)
+    write_stage_params(paths.STAGE_PARAMS, paths.DVC_YAML, params)
     print(f"check_params: {paths.PARAMS} is valid")
 
 

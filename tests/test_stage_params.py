@@ -24,14 +24,13 @@ def test_every_stage_with_params_depends_on_its_params_file():
 
 def test_files_hold_the_listed_values_and_change_with_a_size(tmp_path):
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    written = write_stage_params(tmp_path, DVC_YAML, REPO / "params.yaml")
+    written = write_stage_params(tmp_path, DVC_YAML, params)
     assert written == sorted(listed_params(DVC_YAML))
     weights = json.loads((tmp_path / "weights.json").read_text())
     assert weights == {"train.model": params["train"]["model"], "train.pretrained": params["train"]["pretrained"]}
     before = (tmp_path / "face_crop.json").read_bytes()
     params["face_crop"]["size"] = [40, 28]
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    write_stage_params(tmp_path / "new", DVC_YAML, tmp_path / "params.yaml")
+    write_stage_params(tmp_path / "new", DVC_YAML, params)
     assert (tmp_path / "new" / "face_crop.json").read_bytes() != before
     assert json.loads((tmp_path / "new" / "face_crop.json").read_text())["face_crop"]["size"] == [40, 28]
     for name in written:  # other stages' files, hence their runs, stay as they were
