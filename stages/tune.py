@@ -2,7 +2,8 @@
 (seeded HyperOptSearch proposes, ASHA stops weak trials early), training with train_model.
 
 Reads crops/train.{npy,csv}, folds/person_folds.csv, weights/. Writes tune/best_params.yaml (the best
-trial's overrides in params.yaml form), tune/trials.csv (one row per trial: sampled values, best
+trial's overrides in params.yaml form, or params.yaml's own
+values when no trial beats them by tune.min_gain), tune/trials.csv (one row per trial: sampled values, best
 F1, epochs run, status, error), metrics/tune.json, and scratch/tune/ (Ray's experiment: every trial's
 results and its best and last checkpoint; scratch state, not a DVC output, kept between runs so
 `tune.resume: true` continues an interrupted search). Prints the `dvc exp run -S ...` command that
@@ -80,12 +81,13 @@ def main():
     if best is None:
         raise SystemExit(f"tune: all {len(trials)} trials failed (see {paths.TUNE / 'trials.csv'}); "
                          f"first error: {trials['error'].iloc[0]}")
-    overrides = results.best_params(best, keys, train)
+    chosen, why = results.recommendation(trials, start, with_defaults(cfg, "tune")["min_gain"])
+    overrides = results.best_params(chosen, keys, train)
     with atomic_path(paths.TUNE / "best_params.yaml") as tmp:
-        tmp.write_text(f"# best of {len(trials)} {task} trials on fold {cfg['fold']}: trial {best['trial_id']}, "
-                       f"val macro F1 {best['best_f1']:.4f}. Merge into params.yaml or run the command below.\n"
+        tmp.write_text(f"# {len(trials)} {task} trials on fold {cfg['fold']}; recommended: {why}.\n"
+                       f"# Merge into params.yaml or run the command the stage printed.\n"
                        + yaml.safe_dump(overrides, sort_keys=False))
-    stats = results.summary(trials, cfg["num_samples"], cfg["max_t"])
+    stats = results.summary(trials, cfg["num_samples"], cfg["max_t"], chosen)
     write_json(paths.METRICS / "tune.json", stats)
 
     print(trials.drop(columns=["error"]).to_string(index=False))
@@ -95,6 +97,7 @@ def main():
           f"stopped early by ASHA), {stats['epochs_run']} of {stats['epochs_budget']} epochs run "
           f"({stats['epochs_run_fraction']:.0%}) in {time.time() - started:.0f} s; best val macro F1 "
           f"{stats['best_f1']:.4f} (trial {best['trial_id']}) -> {paths.TUNE / 'best_params.yaml'}")
+    print(f"tune: recommended: {why}")
     print(f"tune: apply it with\n  {results.dvc_command(overrides)}")
 
 

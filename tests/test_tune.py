@@ -152,6 +152,57 @@ def test_dvc_command_quotes_each_override():
     assert command == "dvc exp run -S 'train.lr=0.002' -S 'train.batch_size=32' -S 'train.loss.name=focal' evaluate"
 
 
+def trials(*rows):
+    """A trials table as results.trials_table builds it: (trial_id, lr, best_f1, status)."""
+    return pd.DataFrame([{"trial_id": t, "lr": lr, "best_f1": f1, "status": status} for t, lr, f1, status in rows])
+
+
+def test_the_best_trial_is_recommended_only_when_it_beats_the_train_block_by_min_gain():
+    from src.tuning.results import recommendation
+
+    table = trials(("a", 0.002, 0.676, "TERMINATED"), ("b", 0.0009, 0.681, "TERMINATED"),
+                   ("c", 0.005, 0.44, "STOPPED-EARLY"))
+    start = {"lr": 0.002}
+    chosen, why = recommendation(table, start, 0.02)
+    assert chosen["trial_id"] == "a" and "under tune.min_gain 0.02" in why and "b at 0.6810" in why
+    chosen, why = recommendation(table, start, 0.004)
+    assert chosen["trial_id"] == "b" and "by 0.0050 >= tune.min_gain 0.004" in why
+    # params.yaml's values outside the space (no start point), or their trial failed: the best trial
+    assert recommendation(table, None, 0.02)[0]["trial_id"] == "b"
+    failed = trials(("a", 0.002, float("nan"), "ERROR"), ("b", 0.0009, 0.681, "TERMINATED"))
+    assert recommendation(failed, start, 0.02)[0]["trial_id"] == "b"
+    # the start trial is found by its values, whichever row it is
+    assert recommendation(table.iloc[::-1], start, 0.02)[0]["trial_id"] == "a"
+
+
+class FakeTrial:
+    def __init__(self, trial_id, config):
+        self.trial_id, self.config = trial_id, config
+
+    def __repr__(self):
+        return self.trial_id
+
+
+def test_asha_stops_weak_trials_but_never_the_start_trial_before_max_t():
+    from ray.tune.schedulers import TrialScheduler
+    from src.tuning.search import ASHAKeepingStart
+
+    start = {"lr": 0.002, "loss.name": "cross_entropy"}
+    scheduler = ASHAKeepingStart(start, time_attr="training_iteration", max_t=4, grace_period=1, reduction_factor=2,
+                                 metric="f1", mode="max")
+    strong = [FakeTrial(f"s{i}", {"lr": 0.001 * (i + 3), "loss.name": "focal"}) for i in range(3)]
+    weak, first = FakeTrial("w", {"lr": 0.009, "loss.name": "focal"}), FakeTrial("d", dict(start))
+    for trial in [*strong, weak, first]:
+        scheduler.on_trial_add(None, trial)
+    for trial in strong:
+        assert scheduler.on_trial_result(None, trial, {"training_iteration": 1, "f1": 0.6}) == TrialScheduler.CONTINUE
+    # At the first rung both score under the others: plain ASHA stops both, the start trial goes on.
+    assert scheduler.on_trial_result(None, weak, {"training_iteration": 1, "f1": 0.3}) == TrialScheduler.STOP
+    assert scheduler.on_trial_result(None, first, {"training_iteration": 1, "f1": 0.3}) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, first, {"training_iteration": 4, "f1": 0.5}) == TrialScheduler.STOP
+    assert scheduler._num_stopped == 2  # the weak trial and the start trial's last epoch
+
+
 # --- the seeded searcher -----------------------------------------------------------------------
 
 
@@ -307,7 +358,7 @@ def test_tune_task_trains_and_scores_one_attribute_model(tmp_path):
             "space": {"lr": {"loguniform": [0.003, 0.01]}}}
     code, output = run_stage(make_workspace(tmp_path, tune=tune, train={"heads": "single"}))
     assert code == 0, output[-3000:]
-    assert (tmp_path / "tune" / "best_params.yaml").read_text().startswith("# best of 1 gender trials on fold 0")
+    assert (tmp_path / "tune" / "best_params.yaml").read_text().startswith("# 1 gender trials on fold 0; recommended: the best trial")
     trials = pd.read_csv(tmp_path / "tune" / "trials.csv")
     assert trials["status"].tolist() == ["TERMINATED"] and trials["best_f1"].iloc[0] > 0.9
 

@@ -113,6 +113,9 @@ SCHEMA = {
     "tune.reduction_factor": P(number(1, low_open=True), "ASHA keeps the best 1/reduction_factor at each rung"),
     "tune.cpus_per_trial": P(number(0, low_open=True), "CPUs of a trial (also torch's threads in it)"),
     "tune.gpus_per_trial": P(number(0), "GPUs of a trial, used only when the cluster has GPUs"),
+    "tune.min_gain": P(number(0), "best_params.yaml recommends the best trial only when its validation macro F1 "
+                                  "beats params.yaml's own train block (the first trial) by at least this; "
+                                  "otherwise it keeps params.yaml's values", 0.0),
     "tune.resume": P(one_of(True, False), "continue the interrupted search in scratch/tune"),
     "tune.address": P(text, "Ray cluster to join; empty: $RAY_ADDRESS if set, else a local Ray"),
     "tune.wandb.project": P(text, "W&B project of the trials; empty = off", ""),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.tuning.space import as_params, plain
+from src.tuning.space import as_params, is_point, plain
 from src.tuning.trainable import trial_config
 
 TERMINATED, STOPPED_EARLY, ERROR = "TERMINATED", "STOPPED-EARLY", "ERROR"
@@ -80,11 +80,41 @@ def best_params(row, keys, train):
     return as_params({key: row[key] for key in keys}, train)
 
 
-def summary(table, num_samples, max_t):
+def start_trial(table, start):
+    """The row of the trial that ran `start` (params.yaml's own values, src.tuning.space.default_point), or None."""
+    for _, row in table.iterrows():
+        if is_point(row, start):
+            return row
+    return None
+
+
+def recommendation(table, start, min_gain):
+    """(row to recommend, why): the best trial when it beats the start trial (params.yaml as it stands) by
+    min_gain on the fold, else the start trial: one fold's validation set cannot tell smaller gains from
+    the seed's noise, and a recommendation applied as printed should not leave the pipeline worse. The start
+    trial runs all its epochs (src.tuning.search.ASHAKeepingStart), so both F1s are of whole trainings."""
+    best = best_trial(table)
+    if best is None:
+        return None, "all trials failed"
+    first = start_trial(table, start)
+    if first is None or first["status"] == ERROR or pd.isna(first["best_f1"]):
+        return best, "the best trial (params.yaml's own values were not among the trials)"
+    gain = float(best["best_f1"]) - float(first["best_f1"])
+    if best["trial_id"] == first["trial_id"] or gain < min_gain:
+        return first, (f"params.yaml's train block as it stands (trial {first['trial_id']}, val macro F1 "
+                       f"{first['best_f1']:.4f}): the best trial, {best['trial_id']} at {best['best_f1']:.4f}, "
+                       f"beats it by {gain:.4f}, under tune.min_gain {min_gain}")
+    return best, (f"the best trial: it beats params.yaml's train block (trial {first['trial_id']}, "
+                  f"{first['best_f1']:.4f}) by {gain:.4f} >= tune.min_gain {min_gain}")
+
+
+def summary(table, num_samples, max_t, recommended=None):
     best = best_trial(table)
     epochs_run = int(table["epochs_run"].sum())
     return {"best_f1": None if best is None else float(best["best_f1"]),
             "best_trial": None if best is None else best["trial_id"],
+            "recommended_trial": None if recommended is None else recommended["trial_id"],
+            "recommended_f1": None if recommended is None else float(recommended["best_f1"]),
             "trials": len(table), "trials_failed": int((table["status"] == ERROR).sum()),
             "trials_stopped_early": int((table["status"] == STOPPED_EARLY).sum()),
             "epochs_run": epochs_run,

@@ -1,4 +1,5 @@
-"""The Tuner: seeded HyperOptSearch proposes configurations, ASHA stops weak trials early.
+"""The Tuner: seeded HyperOptSearch proposes configurations, ASHA stops weak trials early (never the
+start trial, params.yaml's own values).
 
 Every trial is reported on each epoch (training_iteration = epoch), keeps its best and last
 checkpoint, and a trial that raises is recorded as failed while the search goes on."""
@@ -7,11 +8,12 @@ import shutil
 from pathlib import Path
 
 from ray import tune
-from ray.tune.schedulers import ASHAScheduler
+from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.hyperopt import HyperOptSearch
 
 from src.tuning import wandb_log
+from src.tuning.space import is_point
 from src.tuning.trainable import run_trial, trial_scratch
 
 METRIC, MODE = "f1", "max"
@@ -30,6 +32,24 @@ def make_trainable(train, data, seed, cpus, gpus, max_t, experiment, task="all")
     fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t,
                               scratch=str(trial_scratch(experiment)), task=task)
     return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
+
+
+class ASHAKeepingStart(ASHAScheduler):
+    """ASHA that never stops the start trial (params.yaml's own values) early: it is the reference the
+    best trial must beat by tune.min_gain, so it trains all its epochs. Its results still count in
+    ASHA's rungs, against which the other trials are stopped."""
+
+    def __init__(self, start=None, **kwargs):
+        super().__init__(**kwargs)
+        self._start = start
+
+    def on_trial_result(self, tune_controller, trial, result):
+        action = super().on_trial_result(tune_controller, trial, result)
+        if (action == TrialScheduler.STOP and result.get(self._time_attr, 0) < self._max_t
+                and is_point(trial.config, self._start)):
+            self._num_stopped -= 1
+            return TrialScheduler.CONTINUE
+        return action
 
 
 def make_searcher(domains, cfg, start=None):
@@ -76,8 +96,8 @@ def fit(trainable, domains, cfg, experiment, start):
         param_space=domains,
         tune_config=tune.TuneConfig(
             metric=METRIC, mode=MODE, num_samples=cfg["num_samples"], search_alg=make_searcher(domains, cfg, start),
-            scheduler=ASHAScheduler(time_attr="training_iteration", max_t=cfg["max_t"],
-                                    grace_period=cfg["grace_period"], reduction_factor=cfg["reduction_factor"]),
+            scheduler=ASHAKeepingStart(start, time_attr="training_iteration", max_t=cfg["max_t"],
+                                       grace_period=cfg["grace_period"], reduction_factor=cfg["reduction_factor"]),
             # Reusing a trial's worker for the next one saves a process start and torch import per trial.
             trial_dirname_creator=trial_dirname, reuse_actors=True),
         run_config=tune.RunConfig(

@@ -7,6 +7,7 @@
 A sampled configuration is a flat dict {"lr": 0.001, "loss.name": "focal"}; apply_overrides turns
 it into a full `train` block and as_params into the params.yaml form {"train": {"loss": {...}}}."""
 import copy
+import math
 import numbers
 
 import numpy as np
@@ -141,6 +142,20 @@ def parse_space(space, train, max_t):
 def plain(value):
     """numpy scalars (HyperOpt's samples) -> Python values, so they dump to YAML and JSON cleanly."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def is_point(config, point):
+    """Whether a trial's sampled values (config) are `point`'s (default_point), key by key; None: no point."""
+    if not point:
+        return False
+    for key, want in point.items():
+        got = plain(config.get(key)) if hasattr(config, "get") else None
+        if isinstance(want, numbers.Real) and isinstance(got, numbers.Real) and not isinstance(want, bool):
+            if not math.isclose(float(got), float(want), rel_tol=1e-9, abs_tol=1e-12):
+                return False
+        elif got != want:
+            return False
+    return True
 
 
 def apply_overrides(train, overrides):
