@@ -81,7 +81,7 @@ def main():
     if best is None:
         raise SystemExit(f"tune: all {len(trials)} trials failed (see {paths.TUNE / 'trials.csv'}); "
                          f"first error: {trials['error'].iloc[0]}")
-    chosen, why = results.recommendation(trials, start, with_defaults(cfg, "tune")["min_gain"])
+    chosen, why = results.recommendation(trials, best, start, with_defaults(cfg, "tune")["min_gain"])
     overrides = results.best_params(chosen, keys, train)
     with atomic_path(paths.TUNE / "best_params.yaml") as tmp:
         tmp.write_text(f"# {len(trials)} {task} trials on fold {cfg['fold']}; recommended: {why}.\n"

@@ -158,21 +158,24 @@ def trials(*rows):
 
 
 def test_the_best_trial_is_recommended_only_when_it_beats_the_train_block_by_min_gain():
-    from src.tuning.results import recommendation
+    from src.tuning.results import best_trial, recommendation
+
+    def recommend(table, start, min_gain):
+        return recommendation(table, best_trial(table), start, min_gain)
 
     table = trials(("a", 0.002, 0.676, "TERMINATED"), ("b", 0.0009, 0.681, "TERMINATED"),
                    ("c", 0.005, 0.44, "STOPPED-EARLY"))
     start = {"lr": 0.002}
-    chosen, why = recommendation(table, start, 0.02)
+    chosen, why = recommend(table, start, 0.02)
     assert chosen["trial_id"] == "a" and "under tune.min_gain 0.02" in why and "b at 0.6810" in why
-    chosen, why = recommendation(table, start, 0.004)
+    chosen, why = recommend(table, start, 0.004)
     assert chosen["trial_id"] == "b" and "by 0.0050 >= tune.min_gain 0.004" in why
     # params.yaml's values outside the space (no start point), or their trial failed: the best trial
-    assert recommendation(table, None, 0.02)[0]["trial_id"] == "b"
+    assert recommend(table, None, 0.02)[0]["trial_id"] == "b"
     failed = trials(("a", 0.002, float("nan"), "ERROR"), ("b", 0.0009, 0.681, "TERMINATED"))
-    assert recommendation(failed, start, 0.02)[0]["trial_id"] == "b"
+    assert recommend(failed, start, 0.02)[0]["trial_id"] == "b"
     # the start trial is found by its values, whichever row it is
-    assert recommendation(table.iloc[::-1], start, 0.02)[0]["trial_id"] == "a"
+    assert recommend(table.iloc[::-1], start, 0.02)[0]["trial_id"] == "a"
 
 
 class FakeTrial:

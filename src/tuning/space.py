@@ -149,7 +149,7 @@ def is_point(config, point):
     if not point:
         return False
     for key, want in point.items():
-        got = plain(config.get(key)) if hasattr(config, "get") else None
+        got = plain(config.get(key))
         if isinstance(want, numbers.Real) and isinstance(got, numbers.Real) and not isinstance(want, bool):
             if not math.isclose(float(got), float(want), rel_tol=1e-9, abs_tol=1e-12):
                 return False
