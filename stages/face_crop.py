@@ -15,19 +15,15 @@ from src.data.eval_table import read_eval_table
 from src.data.relabel import apply_relabel
 from src.data.train_table import read_train_table
 from src.face_crop.boxes import SOURCES, prior_region
-from src.face_crop.crop_images import crop_faces
-from src.face_crop.detectors import build_detector
+from src.face_crop.crop_images import crop_table
+from src.face_crop.detectors import detector_from_params
 from stages import paths
 from stages.entry import run
 
 
 def crop_split(name, table, groups, detector, cfg, on_bad_image, prior=None):
-    manifest, skipped = crop_faces(
-        paths.DATA, table["path"].tolist(), groups, detector, paths.CROPS / f"{name}.npy",
-        size=cfg["size"], margin=cfg["margin"], center_size=cfg["center_size"],
-        chunk_size=cfg["batch_size"], on_bad_image=on_bad_image, prior=prior, desc=f"faceCrop {name}")
-    rows = table.iloc[manifest.pop("row")].reset_index(drop=True)
-    return pd.concat([rows, manifest], axis=1), skipped
+    return crop_table(paths.DATA, table, groups, detector, cfg, paths.CROPS / f"{name}.npy", on_bad_image, prior,
+                      desc=f"faceCrop {name}")
 
 
 def main():
@@ -39,8 +35,7 @@ def main():
     relabel_file = with_defaults(data_cfg, "data")["relabel"]
     train_table, relabeled = apply_relabel(train_table, relabel_file, data_cfg["age_bins"])
     eval_table = read_eval_table(paths.DATA)
-    detector = build_detector(cfg["detector"], min_face_size=cfg["min_face_size"], detect_scale=cfg["detect_scale"],
-                              retry_thresholds=cfg["retry_thresholds"])
+    detector = detector_from_params(cfg)
 
     train_crops, train_skipped = crop_split("train", train_table, train_table["person"], detector, cfg,
                                             data_cfg["on_bad_image"])

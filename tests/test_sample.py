@@ -151,3 +151,13 @@ def test_mtcnn_finds_unmasked_faces(sample):
             found, _ = detector.detect(im.convert("RGB"))
         hits += found is not None and max(iou(f, [float(v) for v in box]) for f in found) >= 0.5
     assert hits >= 8, f"MTCNN found {hits} of {len(rows)} unmasked faces"
+
+
+def test_a_face_low_in_the_photo_pushes_the_body_off_it_without_error():
+    """Seed 1's eval person 3, photo mask2: the shoulders start below the photo's bottom edge (PIL refuses
+    a rectangle whose bottom is above its top: `make_sample --seed 1` used to stop there)."""
+    from src.sample.photo import image_rng, render_photo
+
+    person = make_people(100, 1, ROLE_EVAL, quirks=False)[3]
+    photo, box = render_photo(person.looks, "mask2", image_rng(1, ROLE_EVAL, person.index, 1))
+    assert photo.size == (384, 512) and box[3] > box[1] + 60

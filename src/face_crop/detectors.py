@@ -76,3 +76,9 @@ DETECTORS = {"mtcnn": MtcnnDetector, "center": CenterDetector}
 def build_detector(name, **kwargs):
     cls = pick("face_crop.detector", DETECTORS, name, "detector")
     return cls(**kwargs) if cls is MtcnnDetector else cls()
+
+
+def detector_from_params(face_crop):
+    """The detector params.yaml's face_crop block names, with its settings."""
+    return build_detector(face_crop["detector"], min_face_size=face_crop["min_face_size"],
+                          detect_scale=face_crop["detect_scale"], retry_thresholds=face_crop["retry_thresholds"])

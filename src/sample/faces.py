@@ -81,7 +81,8 @@ def draw_body(draw, geom, looks, bottom):
     draw.rectangle([geom.cx - 0.45 * fw, neck_top, geom.cx + 0.45 * fw, shoulder_y + fw], fill=shade(skin, 0.8))
     half = 2.5 * fw
     draw.ellipse([geom.cx - half, shoulder_y, geom.cx + half, shoulder_y + 1.6 * fw], fill=clothes)
-    draw.rectangle([geom.cx - half, shoulder_y + 0.8 * fw, geom.cx + half, bottom], fill=clothes)
+    if shoulder_y + 0.8 * fw < bottom:  # a face low in a large photo can push the body off the layer
+        draw.rectangle([geom.cx - half, shoulder_y + 0.8 * fw, geom.cx + half, bottom], fill=clothes)
     if looks.clothes_pattern == 1:  # stripes
         for y in np.arange(shoulder_y + 0.9 * fw, bottom, 0.25 * fw):
             draw.line([geom.cx - half, y, geom.cx + half, y], fill=shade(clothes, 0.6), width=int(0.08 * fw))
