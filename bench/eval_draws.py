@@ -52,8 +52,9 @@ def score_draw(seed, persons, workdir, face_crop, prior, members, thresholds, ba
     probs = soft_vote(members["loaded"], crops, batch_size, device, members["tta"])
     truth = pd.read_csv(folder / "sample_truth/eval_labels.csv").set_index("ImageID").loc[table["image_id"]]
     found = score(truth["ans"].to_numpy(), probs.argmax(1))
-    hidden = scores(person_images(make_people(persons, seed, ROLE_EVAL, quirks=False), seed, ROLE_EVAL), *thresholds)
-    old = int((truth["age"] == 2).sum() // 7)
+    drawn = make_people(persons, seed, ROLE_EVAL, quirks=False)  # the persons write_sample drew
+    hidden = scores(person_images(drawn, seed, ROLE_EVAL), *thresholds)
+    old = sum(p.age_band == 2 for p in drawn)
     shutil.rmtree(folder)  # images and crops: a few tens of MB a draw
     return {"seed": seed, "f1": found["f1"], "f1_gender": found["f1_gender"], "f1_age": found["f1_age"],
             "persons_60": old, "hidden_traits_f1": hidden["f1"], "boxes": table["box_source"].value_counts().to_dict(),
