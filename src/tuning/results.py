@@ -89,9 +89,9 @@ def start_trial(table, start):
 
 
 def recommendation(table, best, start, min_gain):
-    """(row to recommend, why): best (best_trial's row, not None) when it beats the start trial (params.yaml
-    as it stands) by min_gain on the fold, else the start trial: one fold's validation set cannot tell smaller
-    gains from the seed's noise, and a recommendation applied as printed should not leave the pipeline worse. The start
+    """(row to recommend, why): best (best_trial's row, not None) when it beats the start trial (params.yaml as it stands) by
+    min_gain on the fold, else the start trial: one fold's validation set cannot tell smaller gains from
+    the seed's noise, and a recommendation applied as printed should not leave the pipeline worse. The start
     trial runs all its epochs (src.tuning.search.ASHAKeepingStart), so both F1s are of whole trainings."""
     first = start_trial(table, start)
     if first is None or first["status"] == ERROR or pd.isna(first["best_f1"]):
