@@ -1,7 +1,10 @@
 """`dvc repro tune` killed with SIGKILL mid-search, then `dvc repro tune` with tune.resume: true: the search
-finishes, the trials that had finished are not run again and the unfinished one continues from its checkpoint."""
+finishes, the trials that had finished are not run again and the unfinished one continues from its checkpoint.
+A copy of the killed search, with the unfinished trial's last checkpoint deleted as Ray deletes a superseded
+one before its snapshot records that, resumes too (src.tuning.lost_checkpoints)."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -11,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from src.tuning import lost_checkpoints
 from tests.helpers.workspace import env, reference_run, run
 
 pytestmark = pytest.mark.system
@@ -71,12 +75,14 @@ def searcher_saved_with_the_snapshot(experiment):
 
 def frozen_in_the_state_to_kill(proc, experiment):
     """Tune has recorded the first trial finished and the second running with a checkpoint (trials created
-    since its last snapshot would be lost and replaced by new ones), searcher saved with it. Checked with the
+    since its last snapshot would be lost and replaced by new ones), searcher saved with it, and every
+    checkpoint the snapshot names still on disk (the lost-checkpoint case is the copy's test). Checked with the
     run stopped (SIGSTOP), so that no write lands between the check and the SIGKILL; else it goes on."""
     if not all(finished_and_running(experiment)):
         return False
     os.killpg(proc.pid, signal.SIGSTOP)
-    if all(finished_and_running(experiment)) and searcher_saved_with_the_snapshot(experiment):
+    if (all(finished_and_running(experiment)) and searcher_saved_with_the_snapshot(experiment)
+            and not lost_checkpoints.lost(experiment)):
         return True
     os.killpg(proc.pid, signal.SIGCONT)
     return False
@@ -86,10 +92,11 @@ def snapshot(trial):
     return {str(p.relative_to(trial)): p.stat().st_mtime_ns for p in trial.rglob("checkpoint_*/*")}
 
 
-@pytest.fixture(scope="module")
-def killed_and_resumed(tmp_path_factory):
+def kill_mid_search(tmp_path_factory, name):
+    """`dvc repro tune` in a new copy of the reference workspace, SIGKILLed in the state to kill:
+    (workspace, its search folder, id of a finished trial, id of the running one, its epoch at the kill)."""
     reference, _ = reference_run(tmp_path_factory)
-    ws = tmp_path_factory.mktemp("tune_kill") / "repo"
+    ws = tmp_path_factory.mktemp(name) / "repo"
     shutil.copytree(reference, ws, symlinks=True)
     set_params(ws, TUNE)
     experiment = ws / "scratch" / "tune" / "search"
@@ -108,13 +115,34 @@ def killed_and_resumed(tmp_path_factory):
     # any finished trial serves; exactly one runs (max_concurrent 1).
     finished, running = finished_and_running(experiment)
     assert len(running) == 1, f"trials recorded running at the kill: {recorded(experiment)}"
-    first_trial, second_trial = experiment / f"trial_{finished[0]}", experiment / f"trial_{running[0]}"
-    first_files = snapshot(first_trial)
-    second_at_kill = recorded(experiment)[running[0]][1]
+    return ws, experiment, finished[0], running[0], recorded(experiment)[running[0]][1]
 
+
+def resume(ws):
     set_params(ws, {**TUNE, "resume": True})
-    out = run(["dvc", "repro", "tune"], ws, RAY_ENV)
-    return ws, experiment, first_trial, first_files, second_trial, second_at_kill, out
+    return run(["dvc", "repro", "tune"], ws, RAY_ENV)
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory):
+    ws, experiment, finished, running, second_at_kill = kill_mid_search(tmp_path_factory, "tune_kill")
+    first_trial = experiment / f"trial_{finished}"
+    first_files = snapshot(first_trial)
+    out = resume(ws)
+    return ws, experiment, first_trial, first_files, experiment / f"trial_{running}", second_at_kill, out
+
+
+@pytest.fixture(scope="module")
+def lost_and_resumed(tmp_path_factory):
+    """A second killed search whose running trial's recorded checkpoint is then deleted, as Ray deletes a
+    superseded one before its next snapshot (a resume runs where the search ran: Ray 2.60 writes the new
+    trials of a moved search folder's resume to its old place)."""
+    ws, experiment, _, running, second_at_kill = kill_mid_search(tmp_path_factory, "tune_lost")
+    # Ray names a trial's n-th checkpoint checkpoint_<n-1>; this trial has reported one per epoch.
+    recorded_checkpoint = experiment / f"trial_{running}" / f"checkpoint_{second_at_kill - 1:06d}"
+    assert recorded_checkpoint.is_dir(), sorted(recorded_checkpoint.parent.iterdir())
+    shutil.rmtree(recorded_checkpoint)
+    return ws, running, second_at_kill, resume(ws)
 
 
 def test_the_kill_landed_mid_search(killed_and_resumed):
@@ -124,10 +152,8 @@ def test_the_kill_landed_mid_search(killed_and_resumed):
 
 def test_the_resumed_search_finishes_every_trial(killed_and_resumed):
     ws, *_, out = killed_and_resumed
-    assert "tune: resuming the interrupted search" in out
-    trials = pd.read_csv(ws / "tune" / "trials.csv")
-    assert len(trials) == TUNE["num_samples"] and (trials["status"] == "TERMINATED").all(), trials
-    assert (trials["epochs_run"] == TUNE["max_t"]).all() and trials["error"].isna().all(), trials
+    assert "tune: resuming the interrupted search" in out and "was deleted by Ray" not in out
+    finishes_every_trial(ws)
     assert (ws / "tune" / "best_params.yaml").is_file()
 
 
@@ -144,3 +170,22 @@ def test_the_unfinished_trial_continued_from_its_checkpoint(killed_and_resumed):
     since_restore = rows.iloc[rows.index[rows["iterations_since_restore"] == 1][-1]:]
     assert 2 <= since_restore["epoch"].iloc[0] <= second_at_kill + 1, rows
     assert since_restore["epoch"].tolist() == list(range(since_restore["epoch"].iloc[0], TUNE["max_t"] + 1))
+
+
+def finishes_every_trial(ws):
+    trials = pd.read_csv(ws / "tune" / "trials.csv")
+    assert len(trials) == TUNE["num_samples"] and (trials["status"] == "TERMINATED").all(), trials
+    assert (trials["epochs_run"] == TUNE["max_t"]).all() and trials["error"].isna().all(), trials
+
+
+def test_a_trial_whose_recorded_checkpoint_is_gone_resumes_from_an_older_one_or_restarts(lost_and_resumed):
+    ws, second, second_at_kill, out = lost_and_resumed
+    said = re.search(rf"trial {second}'s checkpoint of epoch (\d+) was deleted by Ray.*?"
+                     r"(resumes from its checkpoint of epoch (\d+)|starts again from epoch 1)", out)
+    assert said and int(said[1]) == second_at_kill, out[-3000:]
+    start = int(said[3] or 0)
+    assert start < second_at_kill
+    finishes_every_trial(ws)
+    rows = epochs(ws / "scratch" / "tune" / "search" / f"trial_{second}")
+    since_restore = rows.iloc[rows.index[rows["iterations_since_restore"] == 1][-1]:]
+    assert since_restore["epoch"].tolist() == list(range(start + 1, TUNE["max_t"] + 1)), rows

@@ -12,7 +12,7 @@ from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.hyperopt import HyperOptSearch
 
-from src.tuning import wandb_log
+from src.tuning import lost_checkpoints, wandb_log
 from src.tuning.space import is_point
 from src.tuning.trainable import run_trial, trial_scratch
 
@@ -83,6 +83,8 @@ def fit(trainable, domains, cfg, experiment, start):
     storage_path, name = experiment.parent, experiment.name
     if cfg["resume"] and tune.Tuner.can_restore(experiment):
         print(f"tune: resuming the interrupted search in {experiment}", flush=True)
+        for line in lost_checkpoints.recover(experiment):
+            print(line, flush=True)
         # Failed trials stay failed (their error is the result); unfinished ones continue from their last checkpoint.
         tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=False)
