@@ -1,6 +1,6 @@
 """`dvc repro tune` killed with SIGKILL mid-search, then `dvc repro tune` with tune.resume: true: the search
 finishes, the trials that had finished are not run again and the unfinished one continues from its checkpoint.
-A copy of the killed search, with the unfinished trial's last checkpoint deleted as Ray deletes a superseded
+A second killed search, with the unfinished trial's recorded checkpoint deleted as Ray deletes a superseded
 one before its snapshot records that, resumes too (src.tuning.lost_checkpoints)."""
 import json
 import os
@@ -37,6 +37,18 @@ def epochs(trial):
     """Tune's progress.csv of a trial: one row per reported epoch (our `epoch`, Tune's counters)."""
     progress = trial / "progress.csv"
     return pd.read_csv(progress) if progress.is_file() and progress.stat().st_size else pd.DataFrame()
+
+
+def rows_since_restore(trial):
+    """The progress rows of a trial's last run: from its last row with iterations_since_restore 1."""
+    rows = epochs(trial)
+    return rows.iloc[rows.index[rows["iterations_since_restore"] == 1][-1]:]
+
+
+def finishes_every_trial(ws):
+    trials = pd.read_csv(ws / "tune" / "trials.csv")
+    assert len(trials) == TUNE["num_samples"] and (trials["status"] == "TERMINATED").all(), trials
+    assert (trials["epochs_run"] == TUNE["max_t"]).all() and trials["error"].isna().all(), trials
 
 
 def recorded(experiment):
@@ -76,7 +88,7 @@ def searcher_saved_with_the_snapshot(experiment):
 def frozen_in_the_state_to_kill(proc, experiment):
     """Tune has recorded the first trial finished and the second running with a checkpoint (trials created
     since its last snapshot would be lost and replaced by new ones), searcher saved with it, and every
-    checkpoint the snapshot names still on disk (the lost-checkpoint case is the copy's test). Checked with the
+    checkpoint the snapshot names still on disk (lost_and_resumed deletes one itself). Checked with the
     run stopped (SIGSTOP), so that no write lands between the check and the SIGKILL; else it goes on."""
     if not all(finished_and_running(experiment)):
         return False
@@ -165,17 +177,10 @@ def test_the_finished_trial_was_not_run_again(killed_and_resumed):
 
 def test_the_unfinished_trial_continued_from_its_checkpoint(killed_and_resumed):
     *_, second_trial, second_at_kill, _ = killed_and_resumed
-    rows = epochs(second_trial)
     # The rows since the restore: the first epoch the resumed trial reported follows a saved one.
-    since_restore = rows.iloc[rows.index[rows["iterations_since_restore"] == 1][-1]:]
-    assert 2 <= since_restore["epoch"].iloc[0] <= second_at_kill + 1, rows
+    since_restore = rows_since_restore(second_trial)
+    assert 2 <= since_restore["epoch"].iloc[0] <= second_at_kill + 1, epochs(second_trial)
     assert since_restore["epoch"].tolist() == list(range(since_restore["epoch"].iloc[0], TUNE["max_t"] + 1))
-
-
-def finishes_every_trial(ws):
-    trials = pd.read_csv(ws / "tune" / "trials.csv")
-    assert len(trials) == TUNE["num_samples"] and (trials["status"] == "TERMINATED").all(), trials
-    assert (trials["epochs_run"] == TUNE["max_t"]).all() and trials["error"].isna().all(), trials
 
 
 def test_a_trial_whose_recorded_checkpoint_is_gone_resumes_from_an_older_one_or_restarts(lost_and_resumed):
@@ -186,6 +191,5 @@ def test_a_trial_whose_recorded_checkpoint_is_gone_resumes_from_an_older_one_or_
     start = int(said[3] or 0)
     assert start < second_at_kill
     finishes_every_trial(ws)
-    rows = epochs(ws / "scratch" / "tune" / "search" / f"trial_{second}")
-    since_restore = rows.iloc[rows.index[rows["iterations_since_restore"] == 1][-1]:]
-    assert since_restore["epoch"].tolist() == list(range(start + 1, TUNE["max_t"] + 1)), rows
+    trial = ws / "scratch" / "tune" / "search" / f"trial_{second}"
+    assert rows_since_restore(trial)["epoch"].tolist() == list(range(start + 1, TUNE["max_t"] + 1)), epochs(trial)

@@ -43,17 +43,18 @@ def checkpoint_manager(run_metadata):
 def lost(experiment):
     """{trial id: (epoch of the recorded checkpoint that is gone, epoch it can continue from, 0 = start)}
     for the trials of the newest snapshot whose latest checkpoint is not on disk."""
-    return {trial_id: change for trial_id, _, change in _trials(experiment) if change}
-
-
-def _trials(experiment):
-    """(trial id, run metadata, change or None) per trial of the newest snapshot; run metadata already
-    repaired where change is not None."""
     snapshot = newest_snapshot(experiment)
     if snapshot is None:
-        return []
+        return {}
+    return {trial_id: change for trial_id, _, change in _trials(json.loads(snapshot.read_text()), experiment)
+            if change}
+
+
+def _trials(state, experiment):
+    """(trial id, run metadata, change or None) per trial of a snapshot's state; run metadata already
+    repaired where change is not None."""
     rows = []
-    for trial_json, run_metadata_json in json.loads(snapshot.read_text())["trial_data"]:
+    for trial_json, run_metadata_json in state["trial_data"]:
         run_metadata = TuneFunctionDecoder(allow_cloudpickle=True).decode(run_metadata_json)
         manager = checkpoint_manager(run_metadata)
         latest = manager and manager._latest_checkpoint_result
@@ -70,10 +71,10 @@ def recover(experiment):
     """Rewrite the newest snapshot so that no trial names a deleted checkpoint (see the module docstring);
     returns one line per trial changed, for the log."""
     snapshot = newest_snapshot(experiment)
-    rows = _trials(experiment)
+    state = json.loads(snapshot.read_text()) if snapshot else {"trial_data": []}
+    rows = _trials(state, experiment)
     if not any(change for *_, change in rows):
         return []
-    state = json.loads(snapshot.read_text())
     state["trial_data"] = [[trial_json, json.dumps(run_metadata, indent=2, cls=TuneFunctionEncoder)]
                            for (trial_json, _), (_, run_metadata, _) in zip(state["trial_data"], rows)]
     with atomic_path(snapshot) as tmp:
