@@ -4,7 +4,8 @@ The sample's eval set is one draw of 100 persons (seed 0), 7 of them in the >= 6
 persons move its macro F1 by hundredths. This scores the pipeline's models (ensemble/members.json,
 after `make repro`) on `--draws` more eval sets from the same generator (seeds 1..N: new persons
 from the same population, never the train persons), each through the pipeline's own faceCrop
-(params.yaml's face_crop block, the train crops' prior region) and soft vote with the ensemble's TTA.
+(params.yaml's face_crop block, the train crops' prior region), soft vote with the ensemble's TTA and
+its decision rule, as predict does.
 For each draw it also gives the macro F1 of a reader of the hidden traits (src.sample.ceiling, thresholds
 fit on the seed-0 train persons): what that draw allows.
 
@@ -27,6 +28,7 @@ from src.data.eval_table import read_eval_table
 from src.face_crop.boxes import prior_region
 from src.face_crop.crop_images import crop_table
 from src.face_crop.detectors import detector_from_params
+from src.inference.decision import decide
 from src.inference.ensemble import load_members, read_members, soft_vote
 from src.labels.metrics import score
 from src.name_checks import load_checked_params
@@ -51,7 +53,7 @@ def score_draw(seed, persons, workdir, face_crop, prior, members, thresholds, ba
     table, crops = crop_draw(folder, face_crop, prior)
     probs = soft_vote(members["loaded"], crops, batch_size, device, members["tta"])
     truth = pd.read_csv(folder / "sample_truth/eval_labels.csv").set_index("ImageID").loc[table["image_id"]]
-    found = score(truth["ans"].to_numpy(), probs.argmax(1))
+    found = score(truth["ans"].to_numpy(), decide(members["decision"], probs))
     drawn = make_people(persons, seed, ROLE_EVAL, quirks=False)  # the persons write_sample drew
     hidden = scores(person_images(drawn, seed, ROLE_EVAL), *thresholds)
     old = sum(p.age_band == 2 for p in drawn)
@@ -72,7 +74,7 @@ def main():
     params = load_checked_params(paths.PARAMS)
     listed = read_members(paths.ENSEMBLE_MEMBERS)  # fails naming the file when `make repro` has not run
     device = pick_device()
-    members = {"loaded": load_members(listed["members"], device), "tta": listed["tta"]}
+    members = {"loaded": load_members(listed["members"], device), "tta": listed["tta"], "decision": listed["decision"]}
     train_table, _ = paths.read_crops("train")
     prior = prior_region(train_table) if params["face_crop"]["prior_fallback"] else None
     reader = ceiling()  # the hidden-trait reader, fit on the default sample's (seed-0) train persons

@@ -1,7 +1,8 @@
 """predict stage: soft vote of the ensemble's members (with its TTA views) on every eval image.
 
 Reads crops/eval.{npy,csv} and ensemble/members.json (the fold members, each an 18-class model or a
-fold's mask/gender/age models, and the TTA views the ensemble stage chose and scored). Writes
+fold's mask/gender/age models, the TTA views the ensemble stage chose and scored, and the decision
+rule it fit on the out-of-fold predictions: src/inference/decision.py). Writes
 submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
 submission/eval_probs.npy. Params: predict.batch_size."""
 import argparse
@@ -14,6 +15,7 @@ from src.common.device import pick_device
 from src.common.errors import BadInputError
 from src.config.params import load_params
 from src.data.eval_table import read_eval_table
+from src.inference.decision import decide
 from src.inference.ensemble import load_members, read_members, soft_vote
 from stages import paths
 from stages.entry import run
@@ -36,12 +38,13 @@ def main():
     probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta)
     if len(probs) != len(info) or not np.isfinite(probs).all():
         raise RuntimeError(f"predict: got {len(probs)} finite predictions for {len(info)} eval images")
-    submission = pd.DataFrame({"ImageID": info["image_id"], "ans": probs.argmax(1)})
+    submission = pd.DataFrame({"ImageID": info["image_id"], "ans": decide(members["decision"], probs)})
     write_csv(paths.SUBMISSION / "submission.csv", submission)
     write_npy(paths.SUBMISSION / "eval_probs.npy", probs)
     counts = np.bincount(submission["ans"], minlength=probs.shape[1])
     print(f"predict: {len(submission)} rows -> {paths.SUBMISSION / 'submission.csv'} "
-          f"({len(loaded)} fold members, tta {tta or 'none'}); predicted class counts {counts.tolist()}")
+          f"({len(loaded)} fold members, tta {tta or 'none'}, decision {members['decision']}); "
+          f"predicted class counts {counts.tolist()}")
 
 
 if __name__ == "__main__":

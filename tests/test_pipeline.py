@@ -1,10 +1,12 @@
 """The real `dvc repro` end to end on a tiny generated sample, in a temporary copy of the repo."""
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+from src.inference.decision import decide
 from tests.helpers.workspace import TINY, make_sample, make_workspace, run
 
 pytestmark = pytest.mark.pipeline
@@ -12,8 +14,9 @@ pytestmark = pytest.mark.pipeline
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    """A copy of the repo's pipeline files with tiny params, a git repo of its own and a tiny sample."""
-    ws = make_workspace(tmp_path_factory.mktemp("repo"), TINY)
+    """A copy of the repo's pipeline files with tiny params (and the macro_f1 decision rule), a git repo
+    of its own and a tiny sample."""
+    ws = make_workspace(tmp_path_factory.mktemp("repo"), {**TINY, "ensemble": {"decision": "macro_f1"}})
     make_sample(ws, persons=12, eval_persons=3)
     run(["dvc", "repro", "evaluate"], ws)
     return ws
@@ -44,6 +47,16 @@ def test_metrics_files_hold_scores(workspace):
     for fold in (0, 1):
         live = json.loads((workspace / f"dvclive/all/fold_{fold}/metrics.json").read_text())
         assert 0 <= live["best"]["f1"] <= 1 and live["epochs_run"] == 1
+
+
+def test_submission_takes_the_decision_the_ensemble_fit(workspace):
+    members = json.loads((workspace / "ensemble/members.json").read_text())
+    assert members["decision"]["rule"] == "macro_f1" and len(members["decision"]["age_offsets"]) == 3
+    probs = np.load(workspace / "submission/eval_probs.npy")
+    submission = pd.read_csv(workspace / "submission/submission.csv")
+    np.testing.assert_array_equal(submission["ans"], decide(members["decision"], probs))
+    cv = json.loads((workspace / "metrics/cv.json").read_text())
+    assert 0 <= cv["f1_argmax"] <= 1  # the plain argmax's CV beside the rule's
 
 
 def test_rerun_is_a_no_op_and_ensemble_param_touches_no_train_stage(workspace):

@@ -100,6 +100,9 @@ SCHEMA = {
                       names="src.inference.predict.TTA_VIEWS"),
     "ensemble.batch_size": P(integer(1), "images per inference batch"),
     "ensemble.error_analysis_top": P(integer(0), "most confidently wrong OOF images in ensemble/suspect_labels"),
+    "ensemble.decision": P(one_of("argmax", "macro_f1"), "the class of each image: argmax, or macro_f1: argmax after "
+                           "age-band offsets on the log probabilities, fit on the out-of-fold predictions to "
+                           "maximise their macro F1 (src/inference/decision.py)", "argmax"),
     "predict.batch_size": P(integer(1), "images per inference batch"),
     "evaluate.labels": P(text, "true eval labels; absent for real competition data"),
     "tune.fold": P(integer(0), "validation fold; the trials train on the other folds' persons"),

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from src.common.errors import BadInputError, first_line
+from src.inference.decision import DECISIONS
 from src.inference.predict import probs_per_model
 from src.labels.classes import NUM_CLASSES, class_name
 from src.labels.metrics import confusion, per_class_f1, score
@@ -16,20 +17,30 @@ from src.models.heads import combine_heads
 
 
 def read_members(path):
-    """ensemble/members.json: {members: [{task: model file}], folds, fold_f1, tta}; fails naming the file."""
+    """ensemble/members.json: {members: [{task: model file}], folds, fold_f1, tta, decision}; fails naming the file."""
     try:
         members = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise BadInputError(path, "missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadInputError(path, f"not valid JSON ({first_line(e)})") from None
-    if not isinstance(members, dict) or not {"members", "tta"} <= set(members):
-        raise BadInputError(path, "not the ensemble's member list (expected keys members and tta)")
+    if not isinstance(members, dict) or not {"members", "tta", "decision"} <= set(members):
+        raise BadInputError(path, "not the ensemble's member list (expected keys members, tta and decision)")
+    decision = members["decision"]
+    if not isinstance(decision, dict) or decision.get("rule") not in DECISIONS or (
+            decision["rule"] == "macro_f1" and not _three_numbers(decision.get("age_offsets"))):
+        raise BadInputError(path, f"decision {decision!r}: expected {{rule: one of {list(DECISIONS)}, age_offsets: "
+                                  f"3 numbers for macro_f1}}")
     for member in members["members"]:
         for model_file in member.values():
             if not Path(model_file).is_file():
                 raise BadInputError(model_file, f"missing, listed in {path}")
     return members
+
+
+def _three_numbers(values):
+    return isinstance(values, list) and len(values) == 3 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values)
 
 
 def load_members(members, device):
@@ -85,14 +96,16 @@ def soft_vote(members, crops, batch_size, device, tta):
     return np.mean(probs, axis=0).astype(np.float32)
 
 
-def oof_report(labels, probs, paths):
-    """Metrics block, per-class F1 table and per-image prediction table of the out-of-fold probs."""
-    predicted = probs.argmax(1)
+def oof_report(labels, probs, predicted, paths):
+    """Metrics block, per-class F1 table and per-image prediction table of the out-of-fold rows, whose
+    classes `predicted` the decision rule chose (src.inference.decision); confidence is the probability
+    of the class chosen."""
+    rows = np.arange(len(labels))
     metrics = score(labels, predicted)
     f1s = per_class_f1(labels, predicted)
     per_class = pd.DataFrame({"class": range(NUM_CLASSES), "name": [class_name(c) for c in range(NUM_CLASSES)],
                               "support": np.bincount(labels, minlength=NUM_CLASSES), "f1": np.round(f1s, 4)})
     predictions = pd.DataFrame({"path": paths, "actual": labels, "predicted": predicted,
-                                "confidence": np.round(probs.max(1), 4),
-                                "p_actual": np.round(probs[np.arange(len(labels)), labels], 4)})
+                                "confidence": np.round(probs[rows, predicted], 4),
+                                "p_actual": np.round(probs[rows, labels], 4)})
     return metrics, per_class, predictions, confusion(labels, predicted)
