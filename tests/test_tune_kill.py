@@ -4,6 +4,7 @@ A second killed search, with the unfinished trial's recorded checkpoint deleted 
 one before its snapshot records that, resumes too (src.tuning.lost_checkpoints)."""
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -30,6 +31,9 @@ def set_params(ws, tune):
     params = yaml.safe_load((ws / "params.yaml").read_text())
     params["tune"] = tune
     params["train"]["patience"] = 100  # every trial runs all its epochs
+    # Classes repeated to 20 rows: epochs of about 1 s, so Tune snapshots each trial running many times
+    # (at 0.2 s an epoch a trial could finish between two snapshots: no state to kill in was seen).
+    params["train"]["resample"] = {"min_count": 20, "max_count": 0}
     (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -76,24 +80,29 @@ def finished_and_running(experiment):
     return finished, running
 
 
-def searcher_saved_with_the_snapshot(experiment):
+def searcher_agrees_with_the_snapshot(experiment):
     """Tune writes experiment_state-<session>.json, then search_gen_state-<session>.json (the searcher's count
-    of trials created). A kill between the two writes restores a searcher that has forgotten the last trial it
-    created and makes one trial too many; the searcher file at least as new as the snapshot rules that out."""
+    of trials created), and syncs both to the search folder. A kill between the two restores a searcher that
+    has forgotten the last trial it created and makes one trial too many: the searcher's count must equal the
+    snapshot's trials. (The file is a pickle Tune wrote in this test; a torn copy is read again.)"""
     state = sorted(experiment.glob("experiment_state-*.json"))[-1]
     searcher = state.with_name(state.name.replace("experiment_state-", "search_gen_state-"))
-    return searcher.is_file() and searcher.stat().st_mtime_ns >= state.stat().st_mtime_ns
+    try:
+        created = pickle.loads(searcher.read_bytes())["counter"]
+    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return created == len(recorded(experiment))
 
 
 def frozen_in_the_state_to_kill(proc, experiment):
     """Tune has recorded the first trial finished and the second running with a checkpoint (trials created
-    since its last snapshot would be lost and replaced by new ones), searcher saved with it, and every
+    since its last snapshot would be lost and replaced by new ones), the searcher's file agreeing with it, and every
     checkpoint the snapshot names still on disk (lost_and_resumed deletes one itself). Checked with the
     run stopped (SIGSTOP), so that no write lands between the check and the SIGKILL; else it goes on."""
     if not all(finished_and_running(experiment)):
         return False
     os.killpg(proc.pid, signal.SIGSTOP)
-    if (all(finished_and_running(experiment)) and searcher_saved_with_the_snapshot(experiment)
+    if (all(finished_and_running(experiment)) and searcher_agrees_with_the_snapshot(experiment)
             and not lost_checkpoints.lost(experiment)):
         return True
     os.killpg(proc.pid, signal.SIGCONT)
