@@ -24,7 +24,7 @@ from src.data.folds import fold_of_rows
 from src.inference.decision import fit_decision
 from src.inference.ensemble import load_members, oof_report, out_of_fold_probs
 from src.labels.classes import COMPETITION_AGE_BINS, competition_labels
-from src.labels.metrics import score
+from src.labels.metrics import macro_f1, score
 from src.reports.error_analysis import write_error_analysis
 from stages import paths
 from stages.entry import run
@@ -52,7 +52,7 @@ def main():
     predicted[scored] = decided  # honest: each fold's rows by the rule fit on the other folds
     metrics, per_class, predictions, _ = oof_report(labels[scored], probs[scored], decided,
                                                     table["path"].to_numpy()[scored])
-    metrics["f1_argmax"] = score(labels[scored], probs[scored].argmax(1))["f1"]
+    metrics["f1_argmax"] = macro_f1(labels[scored], probs[scored].argmax(1))
     metrics["folds"] = {str(fold): score(labels[r], predicted[r])["f1"] for fold, r in zip(folds, rows)}
     metrics["images"] = int(len(scored))
     write_json(paths.METRICS / "cv.json", metrics)

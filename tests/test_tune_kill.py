@@ -58,11 +58,11 @@ def finishes_every_trial(ws):
 def recorded(experiment):
     """{trial id: (status, epoch of its last result)} in Tune's latest experiment snapshot: what a resume
     restores (Tune rewrites the file at least every 10 s and after each trial checkpoint)."""
-    snapshots = sorted(experiment.glob("experiment_state-*.json"))
-    if not snapshots:
+    snapshot = lost_checkpoints.newest_snapshot(experiment)
+    if snapshot is None:
         return {}
     try:
-        trials = json.loads(snapshots[-1].read_text())["trial_data"]
+        trials = json.loads(snapshot.read_text())["trial_data"]
     except (json.JSONDecodeError, KeyError):  # caught mid-write: look again
         return {}
     states = {}
@@ -85,7 +85,7 @@ def searcher_agrees_with_the_snapshot(experiment):
     of trials created), and syncs both to the search folder. A kill between the two restores a searcher that
     has forgotten the last trial it created and makes one trial too many: the searcher's count must equal the
     snapshot's trials. (The file is a pickle Tune wrote in this test; a torn copy is read again.)"""
-    state = sorted(experiment.glob("experiment_state-*.json"))[-1]
+    state = lost_checkpoints.newest_snapshot(experiment)
     searcher = state.with_name(state.name.replace("experiment_state-", "search_gen_state-"))
     try:
         created = pickle.loads(searcher.read_bytes())["counter"]

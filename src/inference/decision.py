@@ -35,13 +35,18 @@ def _log(probs):
     return np.log(np.clip(probs, 1e-12, None))
 
 
+def _decide_logs(logs, age_offsets):
+    """Classes of N x 18 log probabilities with each class's age-band offset added."""
+    return (logs + np.asarray(age_offsets)[CLASS_AGE]).argmax(1)
+
+
 def decide(decision, probs):
     """Classes of N x 18 probabilities under `decision` ({rule, age_offsets}, as fit_decision returns
     it and ensemble/members.json keeps it)."""
     rule = pick("ensemble.decision", DECISIONS, decision["rule"], "decision rule")
     if rule == "argmax":
         return probs.argmax(1)
-    return (_log(probs) + np.asarray(decision["age_offsets"])[CLASS_AGE]).argmax(1)
+    return _decide_logs(_log(probs), decision["age_offsets"])
 
 
 def fit_age_offsets(labels, probs, grid=OFFSET_GRID):
@@ -52,7 +57,7 @@ def fit_age_offsets(labels, probs, grid=OFFSET_GRID):
     best_f1, best = fast_macro_f1(labels, logs.argmax(1)), [0.0, 0.0, 0.0]
     for middle, old in sorted(itertools.product(grid, grid), key=lambda pair: abs(pair[0]) + abs(pair[1])):
         offsets = [0.0, float(middle), float(old)]
-        f1 = fast_macro_f1(labels, (logs + np.asarray(offsets)[CLASS_AGE]).argmax(1))
+        f1 = fast_macro_f1(labels, _decide_logs(logs, offsets))
         if f1 > best_f1:
             best_f1, best = f1, offsets
     return best
