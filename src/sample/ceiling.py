@@ -22,15 +22,18 @@ AGE_HIGH_GRID = np.arange(55, 67)     # ... between 30-59 and >= 60
 GENDER_GRID = (-0.2, -0.1, 0.0, 0.1, 0.2)  # femininity-score threshold
 
 
+def image_rows(persons):
+    """Per image (7 per person, as the sample writes them): (person position, mask state, 18-class label)."""
+    rows = [(i, MASK_BY_STEM[stem], encode_class(MASK_BY_STEM[stem], p.gender_label, p.age_band))
+            for i, p in enumerate(persons) for stem in IMAGE_STEMS]
+    return tuple(np.array(column) for column in zip(*rows))
+
+
 def person_images(persons, seed, role):
     """Per image: (label, mask, femininity score, apparent age), 7 images per person as the sample writes."""
-    rows = []
-    for p in persons:
-        fem, seen_age = hidden_traits(p.gender_label, p.age, looks_rng(seed, role, p.index))
-        rows += [(encode_class(MASK_BY_STEM[stem], p.gender_label, p.age_band), MASK_BY_STEM[stem], fem, seen_age)
-                 for stem in IMAGE_STEMS]
-    label, mask, fem, seen_age = (np.array(column) for column in zip(*rows))
-    return label, mask, fem, seen_age
+    traits = np.array([hidden_traits(p.gender_label, p.age, looks_rng(seed, role, p.index)) for p in persons])
+    index, mask, label = image_rows(persons)
+    return label, mask, traits[index, 0], traits[index, 1]
 
 
 def predict(images, low, high, gender_cut):
