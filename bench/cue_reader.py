@@ -26,7 +26,8 @@ from sklearn.preprocessing import StandardScaler
 
 from src.common.factory import pick
 from src.inference.decision import decide, fit_age_offsets
-from src.labels.classes import ATTRIBUTES, NUM_CLASSES, decode_class
+from src.inference.ensemble import combine_task_probs
+from src.labels.classes import ATTRIBUTES
 from src.labels.metrics import macro_f1
 from src.sample.ceiling import image_rows
 from src.sample.people import ROLE_EVAL, ROLE_TRAIN, make_people
@@ -50,9 +51,9 @@ def make_reader(kind):
 
 
 def class_probs(mask, gender_probs, age_probs):
-    """N x 18 probabilities: the known mask state times the person's gender and age-band probabilities."""
-    masks, genders, ages = decode_class(np.arange(NUM_CLASSES))
-    return (masks[None, :] == mask[:, None]) * gender_probs[:, genders] * age_probs[:, ages]
+    """N x 18 probabilities: the known mask state (one-hot) times the person's gender and age-band
+    probabilities, by the ensemble's product of per-attribute distributions."""
+    return combine_task_probs({"mask": np.eye(ATTRIBUTES["mask"])[mask], "gender": gender_probs, "age": age_probs})
 
 
 def fit_cue_reader(persons, kind):
