@@ -10,7 +10,7 @@ import torch
 
 from bench.common import interleaved, median, params
 from bench.predict_tta import eval_crops
-from src.common.device import channels_last, pick_device, place_model
+from src.common.device import channels_last, place_model, resolve_device
 from src.inference.predict import predict_probs
 from src.models.batchnorm_folding import fold_batchnorms
 from src.models.fold_model import network_args
@@ -34,7 +34,7 @@ def with_learned_statistics(model, seed=0):
 
 def run(quick):
     p = params()
-    device, batch_size = pick_device(), p["predict"]["batch_size"]
+    device, batch_size = resolve_device(p["device"])[0], p["predict"]["batch_size"]
     torch.manual_seed(0)
     network = build_model(**network_args({**p["train"], "pretrained": ""}))
     model = place_model(with_learned_statistics(network), device)

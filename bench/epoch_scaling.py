@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 
 from bench.common import TrainStep, interleaved, median, params, random_crops, random_labels
-from src.common.device import pick_device, resolve_workers
+from src.common.device import resolve_device, resolve_workers
 
 PERSONS = (300, 1000, 2700)
 
@@ -16,7 +16,7 @@ PERSONS = (300, 1000, 2700)
 def run(quick):
     cfg = params()["train"]
     h, w = params()["face_crop"]["size"]
-    device = pick_device(cfg.get("device", "auto"))
+    device = resolve_device(params()["device"])[0]
     workers = resolve_workers(cfg.get("num_workers", "auto"), device)
     steps, rounds = (1, 1) if quick else (2, 3)
     with tempfile.TemporaryDirectory(prefix="bench_epoch_", dir="/tmp") as tmp:

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from bench.common import CROPS, interleaved, median, params, random_crops
-from src.common.device import pick_device
+from src.common.device import resolve_device
 from src.inference.predict import predict_probs
 from src.labels.classes import NUM_CLASSES
 from src.models.networks import build_model
@@ -20,7 +20,7 @@ def eval_crops(limit):
 def run(quick):
     p = params()
     cfg, batch_size = p["train"], p["predict"]["batch_size"]
-    device = pick_device()
+    device = resolve_device(p["device"])[0]
     torch.manual_seed(0)
     models = [build_model(cfg["model"], NUM_CLASSES, mean=cfg["mean"], std=cfg["std"]).to(device).eval()
               for _ in range(5)]

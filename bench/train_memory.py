@@ -28,10 +28,10 @@ def child(path, steps, val_limit):
 
     from bench.common import TrainStep
     from src.inference.predict import predict_probs
-    from src.common.device import pick_device, resolve_workers
+    from src.common.device import resolve_device, resolve_workers
 
     cfg = params()["train"]
-    device = pick_device(cfg.get("device", "auto"))
+    device = resolve_device(params()["device"])[0]
     crops = np.load(path, mmap_mode="r")
     labels = np.random.default_rng(0).integers(0, 18, len(crops))
     fold = np.arange(len(crops)) // 7 % 5

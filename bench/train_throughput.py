@@ -4,7 +4,7 @@ already made and in memory). Interleaved windows; ratio of the medians."""
 import torch
 
 from bench.common import TrainStep, forever, interleaved, median, params, ready_batches, train_crops
-from src.common.device import pick_device, resolve_workers
+from src.common.device import resolve_device, resolve_workers
 
 TARGET = 0.90
 
@@ -30,7 +30,7 @@ def measure(cfg, crops, labels, device, workers, rounds, steps):
 
 def run(quick):
     cfg = params()["train"]
-    device = pick_device(cfg.get("device", "auto"))
+    device = resolve_device(params()["device"])[0]
     workers = resolve_workers(cfg.get("num_workers", "auto"), device)
     crops, labels, source = train_crops()
     # Windows of 8 steps (256 images): with 2-step windows the run-to-run spread was +-0.05.

@@ -7,10 +7,11 @@ every stage: any edit of params.yaml is checked here first, and a bad one fails 
 `dvc exp run` naming the key and the key meant. It then writes checks/params/<stage>.json, the values
 of the params each stage lists, which that stage depends on (DVC's run cache ignores keys named
 `size`: see src.stage_params); a valid edit changes only the files, and reruns only the
-stages, whose params changed.
+stages, whose params changed. A `device` GPU that torch cannot use here fails here too, with the reason.
 Writes checks/params/<stage>.json. Params: all of params.yaml."""
 import argparse
 
+from src.common.device import resolve_device
 from src.name_checks import load_checked_params
 from src.stage_params import write_stage_params
 from stages import paths
@@ -20,6 +21,7 @@ from stages.entry import run
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_checked_params(paths.PARAMS)
+    resolve_device(params["device"])  # cuda where torch cannot use it: DeviceError, one line
     write_stage_params(paths.STAGE_PARAMS, paths.DVC_YAML, params)
     print(f"check_params: {paths.PARAMS} is valid")
 

@@ -11,13 +11,13 @@ per-class F1 (plots/per_class_f1.csv), the confusion matrix plot's (actual, pred
 predictions with paths and confidences (ensemble/oof_predictions.csv, error analysis).
 ensemble/members.json lists the members' model files, the TTA views that predict soft-votes and the
 decision rule fit on every out-of-fold row, which predict applies.
-Params: train.folds, train.tasks, ensemble.*."""
+Params: device, train.folds, train.tasks, ensemble.*."""
 import argparse
 
 import numpy as np
 
 from src.common.atomic import write_csv, write_json, write_npy
-from src.common.device import pick_device
+from src.common.device import resolve_workers, stage_device
 from src.config.params import load_params
 from src.config.schema import with_defaults
 from src.data.folds import fold_of_rows
@@ -34,14 +34,15 @@ def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_params(paths.PARAMS)
     cfg, folds, tasks = params["ensemble"], params["train"]["folds"], params["train"]["tasks"]
-    device = pick_device()
+    device = stage_device(params)
     table, crops = paths.read_crops("train")
     person_folds = paths.read_folds()
     fold_of = fold_of_rows(table["person"], person_folds)
     rows = [np.flatnonzero(fold_of == fold) for fold in folds]
     members = [{task: str(paths.model_dir(fold, task) / "model.pt") for task in tasks} for fold in folds]
     loaded = load_members(members, device)
-    probs = out_of_fold_probs(loaded, rows, crops, cfg["batch_size"], device, cfg["tta"])
+    probs = out_of_fold_probs(loaded, rows, crops, cfg["batch_size"], device, cfg["tta"],
+                              resolve_workers("auto", device))
 
     # Only the trained folds' persons have out-of-fold predictions (all of them with the default folds).
     scored = np.concatenate(rows)

@@ -1,17 +1,19 @@
 """How every stage script ends on bad input: one line, not a traceback.
 
 A stage that meets a missing or broken input (BadInputError: data, crops, folds, models, ensemble
-files; ParamsError: params.yaml; WeightsError: weights/) exits with status 1 and prints
+files; ParamsError: params.yaml; WeightsError: weights/; DeviceError: a GPU params.yaml's `device` asks
+for that torch cannot use) exits with status 1 and prints
 `<stage and its arguments>: <file>: <what is wrong>`, for a file an earlier stage wrote followed by how
 to get it back. Any other exception is a bug and keeps its traceback."""
 import sys
 from pathlib import Path
 
+from src.common.device import DeviceError
 from src.common.errors import BadInputError, WeightsError
 from src.config.params import ParamsError
 from stages import paths
 
-INPUT_ERRORS = (BadInputError, ParamsError, WeightsError)
+INPUT_ERRORS = (BadInputError, ParamsError, WeightsError, DeviceError)
 
 
 def recovery(path):

@@ -2,13 +2,14 @@
 
 Reads data/ (train + eval layout), writes crops/{train,eval}.npy (uint8 N x H x W x 3),
 crops/{train,eval}.csv (one row per crop: image, labels, box, box source), crops/skipped.csv and
-metrics/face_crop.json (counts by box source). Params: data.*, face_crop.*."""
+metrics/face_crop.json (counts by box source). Params: device, data.*, face_crop.*."""
 import argparse
 import time
 
 import pandas as pd
 
 from src.common.atomic import write_csv, write_json
+from src.common.device import stage_device
 from src.config.params import load_params
 from src.config.schema import with_defaults
 from src.data.eval_table import read_eval_table
@@ -35,7 +36,7 @@ def main():
     relabel_file = with_defaults(data_cfg, "data")["relabel"]
     train_table, relabeled = apply_relabel(train_table, relabel_file, data_cfg["age_bins"])
     eval_table = read_eval_table(paths.DATA)
-    detector = detector_from_params(cfg)
+    detector = detector_from_params(cfg, stage_device(params) if cfg["detector"] == "mtcnn" else None)
 
     train_crops, train_skipped = crop_split("train", train_table, train_table["person"], detector, cfg,
                                             data_cfg["on_bad_image"])

@@ -4,14 +4,14 @@ Reads crops/eval.{npy,csv} and ensemble/members.json (the fold members, each an 
 fold's mask/gender/age models, the TTA views the ensemble stage chose and scored, and the decision
 rule it fit on the out-of-fold predictions: src/inference/decision.py). Writes
 submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
-submission/eval_probs.npy. Params: predict.batch_size."""
+submission/eval_probs.npy. Params: device, predict.batch_size."""
 import argparse
 
 import numpy as np
 import pandas as pd
 
 from src.common.atomic import write_csv, write_npy
-from src.common.device import pick_device
+from src.common.device import resolve_workers, stage_device
 from src.common.errors import BadInputError
 from src.config.params import load_params
 from src.data.eval_table import read_eval_table
@@ -26,7 +26,7 @@ def main():
     params = load_params(paths.PARAMS)
     members = read_members(paths.ENSEMBLE_MEMBERS)
     tta = members["tta"]
-    device = pick_device()
+    device = stage_device(params)
     info = read_eval_table(paths.DATA)
     manifest, crops = paths.read_crops("eval")
     # Every info.csv row must have its crop, in the same order: no row is ever dropped.
@@ -35,7 +35,7 @@ def main():
         raise BadInputError(paths.EVAL_MANIFEST, f"does not match data/eval/info.csv row for row "
                                                  f"(missing {missing[:5]}): the crops are of other eval data")
     loaded = load_members(members["members"], device)
-    probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta)
+    probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta, resolve_workers("auto", device))
     if len(probs) != len(info) or not np.isfinite(probs).all():
         raise RuntimeError(f"predict: got {len(probs)} finite predictions for {len(info)} eval images")
     submission = pd.DataFrame({"ImageID": info["image_id"], "ans": decide(members["decision"], probs)})

@@ -8,7 +8,7 @@ F1, epochs run, status, error), metrics/tune.json, and scratch/tune/ (Ray's expe
 results and its best and last checkpoint; scratch state, not a DVC output, kept between runs so
 `tune.resume: true` continues an interrupted search). Prints the `dvc exp run -S ...` command that
 applies the best configuration.
-Params: seed, train.*, tune.*.
+Params: seed, device, train.*, tune.*.
 
 Trials run on the Ray cluster at tune.address or $RAY_ADDRESS when set; otherwise on a local Ray
 started for this run that listens on 127.0.0.1 only."""
@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from src.common.atomic import atomic_path, write_csv, write_json
+from src.common.device import stage_device
 from src.config.schema import with_defaults
 from src.data.folds import fold_split
 from src.labels.classes import competition_labels
@@ -36,6 +37,7 @@ def main():
     params = load_checked_params(paths.PARAMS, ("train",))
     cfg, train = params["tune"], params["train"]
     space = check_tune(cfg, train)  # a bad tune block fails before any work
+    device = stage_device(params)  # the trials train on Ray's GPUs where it has some, unless this is the CPU
     table, crops = paths.read_crops("train")
     folds = paths.read_folds()
     try:
@@ -60,7 +62,7 @@ def main():
         from src.tuning import results, search  # import ray only once connect() has set its environment
 
         domains = to_domains(space)
-        gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") else 0
+        gpus = cfg["gpus_per_trial"] if ray_info["resources"].get("GPU") and device.type == "cuda" else 0
         trainable = search.make_trainable(backbone, data, seed=params["seed"] + cfg["fold"],
                                           cpus=cfg["cpus_per_trial"], gpus=gpus, max_t=cfg["max_t"],
                                           experiment=experiment, task=task)

@@ -41,4 +41,4 @@ def test_files_hold_the_listed_values_and_change_with_a_size(tmp_path):
 def test_a_listed_key_params_yaml_lacks_is_named():
     with pytest.raises(BadInputError, match=r"stage weights: lists param 'train.pretrained', which params.yaml "
                                             r"does not have"):
-        stage_param_values(DVC_YAML, {"train": {"model": "resnet18"}, "face_crop": {}, "data": {}})
+        stage_param_values(DVC_YAML, {"device": "auto", "train": {"model": "resnet18"}, "face_crop": {}, "data": {}})

@@ -61,6 +61,14 @@ def mapping(value):
 mapping.expects = "a mapping with a 'name' key"
 
 
+def matches(pattern, expects):
+    """A string matching the compiled regular expression `pattern`; `expects` says what in words."""
+    def check(value):
+        if not isinstance(value, str) or not pattern.match(value):
+            return expects
+    return _described(check, expects)
+
+
 def non_empty_mapping(value):
     if not isinstance(value, dict) or not value:
         return "a non-empty mapping"

@@ -7,8 +7,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from src.config.checks import (either, increasing, integer, list_of, mapping, non_empty_mapping, number, one_of,
-                              text)
+from src.common.device_names import DEVICE_NAME
+from src.config.checks import (either, increasing, integer, list_of, mapping, matches, non_empty_mapping, number,
+                               one_of, text)
 
 REQUIRED = object()  # the default of a key params.yaml must hold
 
@@ -29,6 +30,9 @@ ATTRIBUTE_TASKS = ("all", "mask", "gender", "age")
 # by the factory that reads it.
 SCHEMA = {
     "seed": P(integer(0), "seed of training, sampling and augmentation"),
+    "device": P(matches(DEVICE_NAME, "auto, cpu, cuda or cuda:N"),
+                "torch device of face_crop, train, ensemble, predict and tune: auto = the first GPU torch can use, "
+                "else the CPU; cuda / cuda:N fail in check_params when torch cannot use that GPU"),
     "data.age_bins": P(increasing(list_of(integer(1, 150), length=2)),
                        "lower edges of the 30-59 and >=60 age bands the models train on; [30, 58] gives more old "
                        "samples. Scores (CV, best epoch, tune) always use the competition's [30, 60]"),
@@ -73,9 +77,8 @@ SCHEMA = {
     "train.loss": P(mapping, "{name, **options}", names="src.training.losses.LOSSES"),
     "train.sampler": P(text, "none | imbalanced (1/count) | weighted (1/sqrt(count))",
                        names="src.training.samplers.SAMPLERS"),
-    "train.num_workers": P(either(one_of("auto"), integer(0)), "loader processes: auto = 0 on CPU, 8 on GPU",
-                         "auto"),
-    "train.device": P(either(one_of("auto", "cpu"), text), "torch device: auto = cuda when there is one", "auto"),
+    "train.num_workers": P(either(one_of("auto"), integer(0)), "training loader processes: auto = 0 on CPU, on a "
+                                                                "GPU min(8, CPUs)", "auto"),
     "train.mean": P(list_of(number(0, 1), length=3), "input normalisation of a randomly initialised model "
                                                      "(pretrained weights bring their own)"),
     "train.std": P(list_of(number(0, 1, low_open=True), length=3), "see train.mean"),

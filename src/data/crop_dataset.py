@@ -1,7 +1,7 @@
 """Torch datasets and loaders over the uint8 crop arrays written by faceCrop."""
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 
 class CropDataset(Dataset):
@@ -15,6 +15,10 @@ class CropDataset(Dataset):
         return len(self.crops)
 
     def __getitem__(self, i):
+        if isinstance(i, tuple):  # (index, epoch seed) from SeededItems: this item's own augmentation stream
+            i, epoch_seed = i
+            if self.transform is not None:
+                self.transform.set_random_seed(int(np.random.SeedSequence([epoch_seed, i]).generate_state(1)[0]))
         image = np.asarray(self.crops[i])
         if self.transform is not None:
             image = self.transform(image=image)["image"]
@@ -41,8 +45,25 @@ def _seed_worker_transform(worker_id):
         info.dataset.transform.set_random_seed(torch.initial_seed() % 2**32)
 
 
+class SeededItems(Sampler):
+    """The indices of `items` (another sampler) as (index, epoch_seed) pairs: CropDataset then augments each
+    item from its own seed, whichever loader process draws it. The loop sets epoch_seed before each epoch
+    (the sampler runs in the main process, so persistent workers see each epoch's seed)."""
+
+    def __init__(self, items):
+        self.items, self.epoch_seed = items, 0
+
+    def __len__(self):
+        return len(self.items)
+
+    def __iter__(self):
+        return ((int(i), self.epoch_seed) for i in self.items)
+
+
 def make_loader(dataset, batch_size, num_workers, shuffle=False, sampler=None, generator=None, drop_last=False):
+    """Worker processes, when any, persist for the loader's life (no start-up per epoch)."""
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
         generator=generator, num_workers=num_workers, drop_last=drop_last, collate_fn=collate_pixels,
-        pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker_transform if num_workers else None)
+        pin_memory=torch.cuda.is_available(), worker_init_fn=_seed_worker_transform if num_workers else None,
+        persistent_workers=num_workers > 0)

@@ -18,12 +18,11 @@ class MtcnnDetector:
 
     def __init__(self, min_face_size=60, detect_scale=0.5, thresholds=(0.6, 0.7, 0.7),
                  retry_thresholds=(0.1, 0.1, 0.1), device=None):
-        import torch
         from facenet_pytorch import MTCNN
 
         if not 0 < detect_scale <= 1:
             raise ValueError(f"face_crop.detect_scale must be in (0, 1], got {detect_scale}")
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = device or "cpu"  # the stages pass params.yaml's device (src.common.device.stage_device)
         self.scale = detect_scale
         self.thresholds, self.retry_thresholds = list(thresholds), list(retry_thresholds)
         # MTCNN's smallest face is counted in the pixels of the image it sees (the scaled copy).
@@ -78,7 +77,8 @@ def build_detector(name, **kwargs):
     return cls(**kwargs) if cls is MtcnnDetector else cls()
 
 
-def detector_from_params(face_crop):
-    """The detector params.yaml's face_crop block names, with its settings."""
+def detector_from_params(face_crop, device=None):
+    """The detector params.yaml's face_crop block names, with its settings, on `device` (a torch device)."""
     return build_detector(face_crop["detector"], min_face_size=face_crop["min_face_size"],
-                          detect_scale=face_crop["detect_scale"], retry_thresholds=face_crop["retry_thresholds"])
+                          detect_scale=face_crop["detect_scale"], retry_thresholds=face_crop["retry_thresholds"],
+                          device=device)

@@ -69,30 +69,31 @@ def _member_18(probs_by_task):
     return probs_by_task["all"] if set(probs_by_task) == {"all"} else combine_task_probs(probs_by_task)
 
 
-def members_probs(members, crops, batch_size, device, tta):
-    """N x 18 probabilities of each member, from one pass over the crops that feeds every model."""
+def members_probs(members, crops, batch_size, device, tta, num_workers=0):
+    """N x 18 probabilities of each member, from one pass over the crops that feeds every model
+    (num_workers loader processes: src.common.device.resolve_workers)."""
     models = [model for member in members for model in member.values()]
-    probs = iter(probs_per_model(models, crops, batch_size, device, tta))  # in the order of `models`
+    probs = iter(probs_per_model(models, crops, batch_size, device, tta, num_workers))  # in the order of `models`
     return [_member_18({task: next(probs) for task in member}) for member in members]
 
 
-def member_probs(models, crops, batch_size, device, tta):
+def member_probs(models, crops, batch_size, device, tta, num_workers=0):
     """N x 18 probabilities of one member (with the TTA views averaged per model)."""
-    return members_probs([models], crops, batch_size, device, tta)[0]
+    return members_probs([models], crops, batch_size, device, tta, num_workers)[0]
 
 
-def out_of_fold_probs(members, fold_rows, crops, batch_size, device, tta):
+def out_of_fold_probs(members, fold_rows, crops, batch_size, device, tta, num_workers=0):
     """Each fold's member predicts only its own validation rows. Returns N_rows x C with NaN rows
     for images of folds not given (so a partial fold list is visible, never silently scored)."""
     probs = np.full((len(crops), NUM_CLASSES), np.nan, dtype=np.float32)
     for models, rows in zip(members, fold_rows):
-        probs[rows] = member_probs(models, crops[rows], batch_size, device, tta)
+        probs[rows] = member_probs(models, crops[rows], batch_size, device, tta, num_workers)
     return probs
 
 
-def soft_vote(members, crops, batch_size, device, tta):
+def soft_vote(members, crops, batch_size, device, tta, num_workers=0):
     """Mean of the members' 18-class probabilities (one pass over the crops for all of them)."""
-    probs = members_probs(members, crops, batch_size, device, tta)
+    probs = members_probs(members, crops, batch_size, device, tta, num_workers)
     return np.mean(probs, axis=0).astype(np.float32)
 
 

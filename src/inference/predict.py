@@ -17,17 +17,24 @@ def check_tta(tta):
         pick("ensemble.tta", TTA_VIEWS, name, "view")
 
 
+def inference_loader(crops, batch_size, num_workers=0):
+    """Batches of `crops` as stored, in order (uint8, as the models take them)."""
+    return make_loader(CropDataset(crops, None, None), batch_size, num_workers)
+
+
 @torch.no_grad()
-def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0, fold=True):
+def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0, fold=True, loader=None):
     """One pass over `crops` feeding every batch to every model: [N x C_k float32 per model], each the
     softmax averaged over the identity and the TTA views. Models may differ in their classes.
     fold: run copies with their BatchNorms folded into their convolutions (same outputs, fewer
-    passes; False runs the models as trained: the benchmark's baseline)."""
+    passes; False runs the models as trained: the benchmark's baseline).
+    loader: an inference_loader to reuse (then crops, batch_size and num_workers are not used)."""
     check_tta(tta)
     for model in models:
         place_model(model.eval(), device)
     views = [lambda batch: batch] + [TTA_VIEWS[name] for name in tta]
-    loader = make_loader(CropDataset(crops, None, None), batch_size, num_workers)
+    if loader is None:
+        loader = inference_loader(crops, batch_size, num_workers)
     chunks = [[] for _ in models]
     running = None
     for images, _ in progress(loader, desc="predict", unit="batch", leave=False):
@@ -43,9 +50,9 @@ def probs_per_model(models, crops, batch_size, device, tta=(), num_workers=0, fo
     return [np.concatenate(out).astype(np.float32) if out else np.zeros((0, 0), np.float32) for out in chunks]
 
 
-def predict_probs(models, crops, batch_size, device, tta=(), num_workers=0, fold=True):
+def predict_probs(models, crops, batch_size, device, tta=(), num_workers=0, fold=True, loader=None):
     """Soft vote: mean softmax over models x (identity + TTA views); crops are used as stored.
-    Returns N x C float32. fold: as in probs_per_model."""
+    Returns N x C float32. fold, loader: as in probs_per_model."""
     models = list(models) if isinstance(models, (list, tuple)) else [models]
-    return np.mean(probs_per_model(models, crops, batch_size, device, tta, num_workers, fold),
+    return np.mean(probs_per_model(models, crops, batch_size, device, tta, num_workers, fold, loader),
                    axis=0).astype(np.float32)

@@ -146,8 +146,7 @@ def looks_rng(seed, role, index):
 
 def hidden_traits(gender, age, rng):
     """(femininity score, apparent age): the first draws of draw_looks, which every gender and age cue
-    of the photos derives from (each with noise of its own). src.sample.ceiling scores a classifier
-    that knew them."""
+    of the photos derives from (each with noise of its own)."""
     return (0.9 if gender == 1 else -0.9) + rng.normal(0, 0.6), age + rng.normal(0, 5.0)
 
 

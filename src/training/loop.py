@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import RandomSampler
 
 from src.common.atomic import save_torch
-from src.common.device import autocast, channels_last, pick_device, place_model, resolve_workers
+from src.common.device import autocast, channels_last, place_model, resolve_device, resolve_workers
 from src.common.progress import progress
 from src.config.schema import with_defaults
-from src.data.crop_dataset import CropDataset, make_loader
-from src.inference.predict import predict_probs
+from src.data.crop_dataset import CropDataset, SeededItems, make_loader
+from src.inference.predict import inference_loader, predict_probs
 from src.labels.tasks import num_classes, task_labels, task_score
 from src.models.fold_model import members_spec, network_args
 from src.models.networks import backbone_parameters, build_model, check_heads
@@ -50,18 +51,21 @@ def build_criterion(cfg, class_counts):
 
 
 def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None,
-                task="all"):
+                task="all", on_history=None):
     """Train one model of `task` (src.labels.tasks) on (train_x, train_y), select the epoch by validation macro F1.
 
     cfg: the params.yaml `train` block, its `pretrained` a weights file or "" (src.models.backbone_weights.with_backbone
     turns train.pretrained into that file and the weights' normalisation).
     *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
-    on_epoch(epoch, metrics, improved) is called after every epoch (dvclive, tune.report).
+    on_epoch(epoch, metrics, improved) is called after every epoch (console lines, tune.report);
+    on_history(history) after every epoch too, with every epoch's metrics so far, a resumed run's restored
+    epochs included (the live training curves, written once per epoch).
+    device: a torch.device (default: params.yaml's `auto`, src.common.device.resolve_device).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
     (not with a train.members method: torchensemble runs its own loop, see src.training.fold_members)."""
     cfg = with_defaults(cfg, "train")
-    device = device or pick_device(cfg["device"])
+    device = device or resolve_device("auto")[0]
     workers = resolve_workers(cfg["num_workers"], device)
     args = network_args(cfg, task)
     check_heads(args["heads"], args["num_classes"])  # a network that cannot learn `task` fails before any work
@@ -78,7 +82,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     loss_fn = build_criterion(cfg, class_counts).to(device)
     mixer = build_mixer(cfg["mix"], cfg["loss"]["name"], num_classes(task))
     if members_spec(cfg)["method"] != "none":
-        return _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task)
+        return _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history, device,
+                              workers, task)
     model = place_model(build_model(**args), device)
     # Pretrained backbone at lr * train.backbone_lr, the new classifier/heads at lr (1.0: one rate).
     groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg["backbone_lr"])
@@ -89,6 +94,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
     loader, train_tf, sampler, generator = _train_loader(cfg, train_x, train_y, seed, workers)
+    val_loader = inference_loader(val_x, cfg["batch_size"] * 2, workers)  # one per fold: its workers persist
 
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
              "bad_epochs": 0, "history": [], "fingerprint": fingerprint}
@@ -109,6 +115,8 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
             sampler.generator.manual_seed(epoch_seed)
         if train_tf is not None:
             train_tf.set_random_seed(epoch_seed)
+        if isinstance(loader.sampler, SeededItems):
+            loader.sampler.epoch_seed = epoch_seed
         if mixer is not None:
             mixer.set_seed(epoch_seed)
         loss_fn.set_epoch(epoch)
@@ -117,7 +125,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                                   clip_norm=cfg["grad_clip_norm"])
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
-        val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
+        val_probs = predict_probs(model, None, None, device, loader=val_loader)
         metrics = {"train_loss": train_loss, **_val_metrics(val_y, val_probs, task),
                    "lr": optimizer.param_groups[-1]["lr"]}
         improved = metrics["f1"] > state["best_f1"]
@@ -132,11 +140,13 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
             _save(resume_path, state, model, optimizer, scheduler, scaler)
         if on_epoch:
             on_epoch(epoch, metrics, improved)
+        if on_history:
+            on_history(state["history"])
     return TrainResult(state["best_state"], state["best_f1"], state["best_epoch"], state["best_probs"].numpy(),
                        state["epoch"], state["history"])
 
 
-def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, device, workers, task):
+def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history, device, workers, task):
     """torchensemble trains all epochs in its own loop; the result is scored once, in eval mode."""
     loader, train_tf, _, generator = _train_loader(cfg, train_x, train_y, seed, workers)
     generator.manual_seed(seed)
@@ -150,6 +160,8 @@ def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch,
     metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs, task), "lr": cfg["lr"]}
     if on_epoch:
         on_epoch(cfg["epochs"] - 1, metrics, True)
+    if on_history:
+        on_history([metrics])
     # One history entry (the ensemble after all epochs): best_epoch indexes history, as elsewhere.
     return TrainResult({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, metrics["f1"], 0,
                        val_probs, cfg["epochs"], [metrics])
@@ -161,9 +173,15 @@ def _train_loader(cfg, train_x, train_y, seed, workers):
     train_tf = build_transform(cfg["augment"], train=True)
     sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
     generator = torch.Generator()
-    loader = make_loader(CropDataset(train_x, train_y, train_tf), cfg["batch_size"], workers, shuffle=True,
-                         sampler=sampler, generator=generator, drop_last=len(train_x) > cfg["batch_size"])
-    return loader, train_tf, sampler, generator
+    dataset = CropDataset(train_x, train_y, train_tf)
+    if workers:
+        # Worker processes persist across epochs, each with its own copy of the augmentation: every item
+        # is augmented from (epoch seed, index) instead, whichever worker draws it (the same run on any
+        # worker count, and a resumed run as an uninterrupted one).
+        sampler = SeededItems(sampler if sampler is not None else RandomSampler(dataset, generator=generator))
+    loader = make_loader(dataset, cfg["batch_size"], workers, shuffle=True, sampler=sampler, generator=generator,
+                         drop_last=len(train_x) > cfg["batch_size"])
+    return loader, train_tf, getattr(sampler, "items", sampler), generator
 
 
 def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, device, mixer=None, warmup=None,
@@ -171,7 +189,11 @@ def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, devi
     """One pass over loader; returns the mean training loss. clip_norm > 0: the gradients' total norm
     is clipped to it before each step (after unscaling, so under AMP too)."""
     model.train()
-    total, count = 0.0, 0
+    # Summed and checked on the device, read once at the end: no host sync per step (on a GPU a sync
+    # stalls the queue of kernels). float64 as Python's float: the CPU figures are the same bytes.
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    finite = torch.ones((), dtype=torch.bool, device=device)
+    count = 0
     for step, (images, labels) in enumerate(progress(loader, desc="train", unit="batch", leave=False), first_step):
         images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         if mixer is not None:  # blends pixels: needs floats (the batch comes as uint8)
@@ -180,8 +202,7 @@ def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, devi
         optimizer.zero_grad(set_to_none=True)
         with autocast(device):
             loss = loss_fn(model(images).float(), labels)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} (lower train.lr or check the data)")
+        finite &= torch.isfinite(loss.detach())
         scaler.scale(loss).backward()
         if clip_norm:
             scaler.unscale_(optimizer)
@@ -191,9 +212,11 @@ def train_epoch(model, loader, loss_fn, optimizer, batch_scheduler, scaler, devi
         scaler.update()
         if batch_scheduler is not None:
             batch_scheduler.step()
-        total += loss.item() * len(labels)
+        total += loss.detach().double() * len(labels)
         count += len(labels)
-    return total / max(count, 1)
+    if not finite.item():
+        raise FloatingPointError("training loss became nan or inf in this epoch (lower train.lr or check the data)")
+    return total.item() / max(count, 1)
 
 
 def _val_metrics(val_y, val_probs, task):

@@ -28,9 +28,10 @@ def trials_left(grid, num_samples):
 
 def make_trainable(train, data, seed, cpus, gpus, max_t, experiment, task="all"):
     """run_trial with its data in Ray's object store and its resources attached; experiment: the path
-    run_search gets (storage_path/name), which names the trials' scratch folder."""
+    run_search gets (storage_path/name), which names the trials' scratch folder. gpus > 0: each trial
+    trains on the GPU Ray gives it, else on the CPU."""
     fn = tune.with_parameters(run_trial, train=train, data=data, seed=seed, cpus=cpus, max_t=max_t,
-                              scratch=str(trial_scratch(experiment)), task=task)
+                              scratch=str(trial_scratch(experiment)), task=task, device="cuda" if gpus else "cpu")
     return tune.with_resources(fn, {"cpu": cpus, "gpu": gpus})
 
 

@@ -11,6 +11,7 @@ import torch
 from ray import tune
 
 from src.common.atomic import atomic_path
+from src.common.device import use_device
 from src.training.loop import train_model
 from src.tuning.space import apply_overrides
 
@@ -44,12 +45,13 @@ def backbone_file(weights, scratch):
     return path
 
 
-def run_trial(config, train, data, seed, cpus, max_t, scratch, task="all"):
+def run_trial(config, train, data, seed, cpus, max_t, scratch, task="all", device="cpu"):
     """Ray Tune function trainable. data: dict of train_x, train_y, val_x, val_y arrays (18-class
     labels) and backbone (the pretrained weights file's bytes, b"" for random init); scratch: the
     search's trial_scratch folder; task: the model trained and scored (src.labels.tasks: all, or one
-    attribute)."""
+    attribute); device: cpu, or cuda (the GPU Ray gave the trial: the only one it sees)."""
     torch.set_num_threads(max(1, int(cpus)))
+    device = use_device(torch.device(device))
     cfg = trial_config(train, config, max_t)
     Path(scratch).mkdir(parents=True, exist_ok=True)
     if data.get("backbone"):
@@ -71,4 +73,4 @@ def run_trial(config, train, data, seed, cpus, max_t, scratch, task="all"):
                             checkpoint=tune.Checkpoint.from_directory(folder))
 
         train_model(cfg, data["train_x"], data["train_y"], data["val_x"], data["val_y"], seed=seed,
-                    on_epoch=report, resume_path=resume_path, task=task)
+                    on_epoch=report, resume_path=resume_path, device=device, task=task)
