@@ -63,6 +63,16 @@ def test_load_uses_safe_yaml(tmp_path):
         load_params(unsafe)
 
 
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
+    twice = tmp_path / "params.yaml"
+    twice.write_text((REPO / "params.yaml").read_text() + "device: cpu\n")
+    first = next(n for n, line in enumerate((REPO / "params.yaml").read_text().splitlines(), 1)
+                 if line.startswith("device:"))
+    with pytest.raises(ParamsError, match=rf"params.yaml: line \d+, column 1: not valid YAML \(key 'device' given twice "
+                                          rf"\(first on line {first}\)\)"):
+        load_params(twice)
+
+
 def test_light_stages_check_every_key_without_importing_torch(params, tmp_path):
     """split and evaluate load params without src.name_checks: every key, type and range is still checked,
     the names (model, transforms, loss...) are left to the stages that build them."""

@@ -13,7 +13,18 @@ from src.config.schema import SCHEMA, is_optional, with_defaults
 
 class ParamsLoader(yaml.SafeLoader):
     """yaml.SafeLoader that also reads `1e-05` as a float: DVC writes small floats of `-S` edits that way
-    (YAML 1.2), where YAML 1.1, PyYAML's default, requires a dot and a signed exponent."""
+    (YAML 1.2), where YAML 1.1, PyYAML's default, requires a dot and a signed exponent. A key given twice in
+    one mapping fails (PyYAML would keep the last silently; DVC's -S refuses such a file)."""
+
+    def construct_mapping(self, node, deep=False):
+        first = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in first:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice (first on line "
+                                                        f"{first[key] + 1})", key_node.start_mark)
+            first.setdefault(key, key_node.start_mark.line) if isinstance(key, str) else None
+        return super().construct_mapping(node, deep)
 
 
 ParamsLoader.add_implicit_resolver(
