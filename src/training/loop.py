@@ -58,9 +58,9 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     turns train.pretrained into that file and the weights' normalisation).
     *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
-    on_epoch(epoch, metrics, improved) is called after every epoch (console lines, tune.report);
-    on_history(history) after every epoch too, with every epoch's metrics so far, a resumed run's restored
-    epochs included (the live training curves, written once per epoch).
+    on_history(history) is called after every epoch with every epoch's metrics so far, a resumed run's
+    restored epochs included (the live training curves); then on_epoch(epoch, metrics, improved) (console
+    lines, tune.report).
     device: a torch.device (default: params.yaml's `auto`, src.common.device.resolve_device).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
     (not with a train.members method: torchensemble runs its own loop, see src.training.fold_members)."""
@@ -138,10 +138,10 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
         state["history"].append(metrics)
         if resume_path:
             _save(resume_path, state, model, optimizer, scheduler, scaler)
-        if on_epoch:
-            on_epoch(epoch, metrics, improved)
         if on_history:
             on_history(state["history"])
+        if on_epoch:
+            on_epoch(epoch, metrics, improved)
     return TrainResult(state["best_state"], state["best_f1"], state["best_epoch"], state["best_probs"].numpy(),
                        state["epoch"], state["history"])
 
@@ -177,8 +177,12 @@ def _train_loader(cfg, train_x, train_y, seed, workers):
     if workers:
         # Worker processes persist across epochs, each with its own copy of the augmentation: every item
         # is augmented from (epoch seed, index) instead, whichever worker draws it (the same run on any
-        # worker count, and a resumed run as an uninterrupted one).
-        sampler = SeededItems(sampler if sampler is not None else RandomSampler(dataset, generator=generator))
+        # worker count, and a resumed run as an uninterrupted one). The shuffle gets a generator of its own,
+        # reseeded each epoch: a loader with workers also draws from its generator, more often on its first
+        # epoch than on later ones.
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=torch.Generator())
+        sampler = SeededItems(sampler)
     loader = make_loader(dataset, cfg["batch_size"], workers, shuffle=True, sampler=sampler, generator=generator,
                          drop_last=len(train_x) > cfg["batch_size"])
     return loader, train_tf, getattr(sampler, "items", sampler), generator
