@@ -30,12 +30,12 @@ repro: $(STAMP) data
 tune: $(STAMP) data
 	dvc repro tune
 
-# The benchmark suite (README "Benchmarks"): prints a table, writes bench/results.json. QUICK=1 for a smoke run.
+# The benchmark suite (docs/benchmarks.md): prints a table, writes bench/results.json. QUICK=1 for a smoke run.
 .PHONY: bench
 bench: $(STAMP)
 	$(PY) -m bench.run $(if $(QUICK),--quick) --out bench/results.json
 
-# The plots of dvc.yaml as dvc_plots/index.html, viewable offline (vega scripts inlined, see README).
+# The plots of dvc.yaml as dvc_plots/index.html, viewable offline (vega scripts inlined, see docs/pipeline.md).
 plots: $(STAMP)
 	$(PY) -m src.reports.offline_plots
 	dvc plots show --html-template .dvc/tmp/plots_offline.html

@@ -1,1 +1,1 @@
-"""Benchmarks: `python -m bench.run` (see README "Benchmarks"). Every target is a ratio measured side by side."""
+"""Benchmarks: `python -m bench.run` (docs/benchmarks.md). Every target is a ratio measured side by side."""

@@ -34,7 +34,7 @@ def cuda_problem(index=0):
     if archs and not any(_serves(arch, major, minor) for arch in archs):
         return (f"{torch.cuda.get_device_name(index)} (compute capability {major}.{minor}) is not served by torch "
                 f"{torch.__version__}, built for {', '.join(archs)}: install a torch build for an older CUDA "
-                f"(README, 'One GPU')")
+                f"(README, 'Running on a GPU')")
     return None
 
 
