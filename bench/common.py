@@ -8,16 +8,13 @@ import numpy as np
 import torch
 
 from src.common.device import place_model
-from src.data.crop_dataset import CropDataset, make_loader
 from src.labels.classes import NUM_CLASSES
 from src.models.fold_model import network_args
 from src.models.networks import build_model
 from src.name_checks import load_checked_params
-from src.training.loop import train_epoch  # the real step loop: a benchmark of a copy would measure the copy
+from src.training.loop import train_epoch, train_loader  # the real loader and step loop: a benchmark of a copy would measure the copy
 from src.training.losses import build_loss
 from src.training.optim import build_optimizer
-from src.training.samplers import build_sampler
-from src.training.transforms import build_transform
 
 REPO = Path(__file__).resolve().parents[1]
 CROPS = REPO / "crops"
@@ -101,14 +98,14 @@ class TrainStep:
         self.scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
     def loader(self, crops, labels, workers, seed=0):
-        cfg = self.cfg
-        transform = build_transform(cfg["augment"], train=True)
+        """train_model's own training loader (augmentation, sampler, workers), seeded for its first epoch."""
+        loader, transform, sampler, generator = train_loader(self.cfg, crops, labels, seed, workers)
+        generator.manual_seed(seed)
+        if sampler is not None:
+            sampler.generator.manual_seed(seed)
         if transform is not None:
             transform.set_random_seed(seed)
-        sampler = build_sampler(cfg["sampler"], np.asarray(labels), seed)
-        return make_loader(CropDataset(crops, labels, transform), cfg["batch_size"], workers, shuffle=True,
-                           sampler=sampler, generator=torch.Generator().manual_seed(seed),
-                           drop_last=len(crops) > cfg["batch_size"])
+        return loader
 
     def steps(self, batches, n):
         """n optimizer steps of src.training.loop.train_epoch over `batches`; returns images seen."""

@@ -4,7 +4,7 @@ an uninterrupted one. On the CPU default (no workers) the augmentation stream is
 import numpy as np
 import pytest
 
-from src.training.loop import _train_loader, train_model
+from src.training.loop import train_loader, train_model
 from tests.test_training import CFG, colour_task
 
 pytestmark = pytest.mark.pipeline
@@ -39,7 +39,7 @@ def test_the_same_run_on_one_or_two_persistent_workers_and_after_a_resume(tmp_pa
 
 
 def test_workers_persist_and_the_cpu_default_keeps_plain_indices(task):
-    loader = _train_loader({**RUN, "num_workers": 2}, *task[:2], seed=0, workers=2)[0]
+    loader = train_loader({**RUN, "num_workers": 2}, *task[:2], seed=0, workers=2)[0]
     assert loader.persistent_workers
-    plain = _train_loader(RUN, *task[:2], seed=0, workers=0)[0]
+    plain = train_loader(RUN, *task[:2], seed=0, workers=0)[0]
     assert not plain.persistent_workers and plain.sampler.__class__.__name__ == "RandomSampler"

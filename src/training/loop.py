@@ -93,7 +93,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     warmup = LinearWarmup(optimizer, round(cfg["warmup_epochs"] * steps_per_epoch))
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
-    loader, train_tf, sampler, generator = _train_loader(cfg, train_x, train_y, seed, workers)
+    loader, train_tf, sampler, generator = train_loader(cfg, train_x, train_y, seed, workers)
     val_loader = inference_loader(val_x, cfg["batch_size"] * 2, workers)  # one per fold: its workers persist
 
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
@@ -148,7 +148,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
 
 def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history, device, workers, task):
     """torchensemble trains all epochs in its own loop; the result is scored once, in eval mode."""
-    loader, train_tf, _, generator = _train_loader(cfg, train_x, train_y, seed, workers)
+    loader, train_tf, _, generator = train_loader(cfg, train_x, train_y, seed, workers)
     generator.manual_seed(seed)
     if train_tf is not None:
         train_tf.set_random_seed(seed)
@@ -167,7 +167,7 @@ def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch,
                        val_probs, cfg["epochs"], [metrics])
 
 
-def _train_loader(cfg, train_x, train_y, seed, workers):
+def train_loader(cfg, train_x, train_y, seed, workers):
     """The training loader (augmentation, sampler, shuffling) every training path uses; returns it with
     the parts reseeded each epoch: (loader, augmentation or None, sampler or None, shuffle generator)."""
     train_tf = build_transform(cfg["augment"], train=True)
