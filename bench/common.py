@@ -12,12 +12,12 @@ from src.data.crop_dataset import CropDataset, make_loader
 from src.labels.classes import NUM_CLASSES
 from src.models.fold_model import network_args
 from src.models.networks import build_model
-from src.name_checks import load_checked_params
 from src.training.loop import train_epoch  # the real step loop: a benchmark of a copy would measure the copy
 from src.training.losses import build_loss
 from src.training.optim import build_optimizer
 from src.training.samplers import build_sampler
 from src.training.transforms import build_transform
+from stages.plumbing.name_checks import load_checked_params
 
 REPO = Path(__file__).resolve().parents[1]
 CROPS = REPO / "crops"
