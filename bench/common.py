@@ -11,10 +11,10 @@ from src.common.device import place_model
 from src.labels.classes import NUM_CLASSES
 from src.models.fold_model import network_args
 from src.models.networks import build_model
-from src.name_checks import load_checked_params
 from src.training.loop import train_epoch, train_loader  # the real loader and step loop: a benchmark of a copy would measure the copy
 from src.training.losses import build_loss
 from src.training.optim import build_optimizer
+from stages.plumbing.name_checks import load_checked_params
 
 REPO = Path(__file__).resolve().parents[1]
 CROPS = REPO / "crops"

@@ -6,16 +6,16 @@ experiment that changed nothing. This stage depends on the whole file and is the
 every stage: any edit of params.yaml is checked here first, and a bad one fails `dvc repro` /
 `dvc exp run` naming the key and the key meant. It then writes checks/params/<stage>.json, the values
 of the params each stage lists, which that stage depends on (DVC's run cache ignores keys named
-`size`: see src.stage_params); a valid edit changes only the files, and reruns only the
+`size`: see stages/plumbing/stage_params.py); a valid edit changes only the files, and reruns only the
 stages, whose params changed. A `device` GPU that torch cannot use here fails here too, with the reason.
 Writes checks/params/<stage>.json. Params: all of params.yaml."""
 import argparse
 
 from src.common.device import resolve_device
-from src.name_checks import load_checked_params
-from src.stage_params import write_stage_params
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
+from stages.plumbing.name_checks import load_checked_params
+from stages.plumbing.stage_params import write_stage_params
 
 
 def main():

@@ -26,8 +26,8 @@ from src.inference.ensemble import load_members, oof_report, out_of_fold_probs
 from src.labels.classes import COMPETITION_AGE_BINS, competition_labels
 from src.labels.metrics import macro_f1, score
 from src.reports.error_analysis import write_error_analysis
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def main():

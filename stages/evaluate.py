@@ -14,8 +14,8 @@ from src.config.params import load_params
 from src.data.csv_table import read_csv_table
 from src.labels.classes import NUM_CLASSES
 from src.labels.metrics import score
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def class_column(table, path):

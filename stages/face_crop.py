@@ -18,8 +18,8 @@ from src.data.train_table import read_train_table
 from src.face_crop.boxes import SOURCES, prior_region
 from src.face_crop.crop_images import crop_table
 from src.face_crop.detectors import detector_from_params
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def crop_split(name, table, groups, detector, cfg, on_bad_image, prior=None):

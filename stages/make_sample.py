@@ -11,8 +11,8 @@ import os
 import sys
 
 from src.sample.layout import write_sample
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def main(argv=None):

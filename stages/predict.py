@@ -17,8 +17,8 @@ from src.config.params import load_params
 from src.data.eval_table import read_eval_table
 from src.inference.decision import decide
 from src.inference.ensemble import load_members, read_members, soft_vote
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def main():

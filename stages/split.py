@@ -7,8 +7,8 @@ from src.common.atomic import write_csv
 from src.config.params import load_params
 from src.data.folds import person_folds
 from src.data.manifest import read_manifest
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def main():

@@ -22,10 +22,10 @@ from src.labels.classes import competition_labels
 from src.labels.tasks import TASK_CLASSES
 from src.models.backbone_weights import with_backbone
 from src.models.fold_model import checkpoint_payload
-from src.name_checks import load_checked_params
 from src.training.loop import train_model
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
+from stages.plumbing.name_checks import load_checked_params
 
 
 def main():

@@ -24,11 +24,11 @@ from src.config.schema import with_defaults
 from src.data.folds import fold_split
 from src.labels.classes import competition_labels
 from src.models.backbone_weights import with_backbone
-from src.name_checks import load_checked_params
 from src.tuning import cluster
 from src.tuning.space import check_tune, default_point, to_domains
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
+from stages.plumbing.name_checks import load_checked_params
 
 
 def main():

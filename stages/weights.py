@@ -9,8 +9,8 @@ import argparse
 
 from src.config.params import load_params
 from src.models.backbone_weights import fetch_weights, pretrained_source, write_weights
-from stages import paths
-from stages.entry import run
+from stages.plumbing import paths
+from stages.plumbing.entry import run
 
 
 def main():

@@ -1,30 +1,30 @@
 """src/ is grouped by concern; each package says its concern in a docstring and imports only from the
-packages below it (LAYERS), never a private name from another package. Read from the source (ast),
-function-level imports included."""
+packages below it (LAYERS), never a private name from another package, and never the pipeline (stages/,
+stages/plumbing/). Read from the source (ast), function-level imports included."""
 import ast
 
 from tests.helpers import REPO
 
 SRC = REPO / "src"
 # Bottom to top: a module imports from its own package or from a lower layer only.
-LAYERS = [{"common"}, {"labels"}, {"config", "stage_params"}, {"data", "sample"}, {"face_crop", "models"},
-          {"inference", "reports"}, {"training"}, {"tuning"}, {"name_checks"}]
+LAYERS = [{"common"}, {"labels"}, {"config"}, {"data", "sample"}, {"face_crop", "models"},
+          {"inference", "reports"}, {"training"}, {"tuning"}]
 LAYER = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 
 
 def package_of(module: str) -> str:
-    """'src.training.loop' -> 'training'; 'src.name_checks' -> 'name_checks'; 'src' -> ''."""
+    """'src.training.loop' -> 'training'; 'src' -> ''."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else ""
 
 
-def src_imports(path):
-    """(module imported, names imported) for every `from src... import` / `import src...` in the file."""
+def src_imports(path, top="src"):
+    """(module imported, names imported) for every `from <top>... import` / `import <top>...` in the file."""
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "src":
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == top:
             yield node.module, [alias.name for alias in node.names]
         elif isinstance(node, ast.Import):
-            yield from ((alias.name, []) for alias in node.names if alias.name.split(".")[0] == "src")
+            yield from ((alias.name, []) for alias in node.names if alias.name.split(".")[0] == top)
 
 
 def modules():
@@ -56,6 +56,10 @@ def test_imports_go_only_downward_and_never_reach_private_names():
                 wrong.append(f"{module} imports {imported} (layer {LAYER[there]} >= {LAYER[here]})")
             wrong += [f"{module} imports the private {imported}.{name}" for name in names if name.startswith("_")]
     assert wrong == []
+
+
+def test_the_library_never_imports_the_pipeline():
+    assert [(module, imported) for path, module in modules() for imported, _ in src_imports(path, "stages")] == []
 
 
 def test_the_rule_catches_an_upward_import(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from src.config.params import ParamsError, check_params, load_params
 from src.config.schema import REQUIRED as REQUIRED_DEFAULT
-from src.name_checks import check_all
+from stages.plumbing.name_checks import check_all
 from tests.helpers import REPO
 
 
@@ -74,7 +74,7 @@ def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path):
 
 
 def test_light_stages_check_every_key_without_importing_torch(params, tmp_path):
-    """split and evaluate load params without src.name_checks: every key, type and range is still checked,
+    """split and evaluate load params without stages.plumbing.name_checks: every key, type and range is still checked,
     the names (model, transforms, loss...) are left to the stages that build them."""
     import subprocess
     import sys

@@ -20,8 +20,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--virtual-time-budget=10000", "--window-size=1300,2600", "--hide-scrollbars"]
-# The top-level plots of dvc.yaml, by the div id dvc-render derives from each title.
-DRAWN = ("Loss_per_epoch", "Validation_macro_F1_per_epoch", "Confusion_matrix", "Per-class_F1")
+# Charts by the div id dvc-render derives from each title or file: fold 0's curves (the train stage's
+# plots, one chart per file) and top-level plots of dvc.yaml.
+DRAWN = ("dvclive_all_fold_0_plots_metrics_train_loss_tsv", "dvclive_all_fold_0_plots_metrics_val_f1_tsv",
+         "Confusion_matrix", "Per-class_F1")
 
 
 @pytest.fixture(scope="module")

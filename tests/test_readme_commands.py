@@ -8,7 +8,7 @@ import shutil
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from src.name_checks import load_checked_params
+from stages.plumbing.name_checks import load_checked_params
 from tests.helpers import REPO
 
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

@@ -6,7 +6,7 @@ from src.config.params import check_params, load_params
 from src.data.relabel import apply_relabel
 from src.data.train_table import STEMS, _build_table
 from src.labels.classes import encode_class
-from src.name_checks import check_all
+from stages.plumbing.name_checks import check_all
 from tests.test_params import REPO
 
 PERSONS = ["000001_female_Asian_45", "000002_male_Asian_20"]

@@ -1,5 +1,5 @@
 """checks/params/<stage>.json: each stage's params values, the dependency that keeps DVC's run cache
-from restoring another run's outputs when only a key named `size` changed (src.stage_params;
+from restoring another run's outputs when only a key named `size` changed (stages/plumbing/stage_params.py;
 the user-level check is tests/test_experiments.py)."""
 import json
 
@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from src.common.errors import BadInputError
-from src.stage_params import listed_params, stage_param_values, write_stage_params
+from stages.plumbing.stage_params import listed_params, stage_param_values, write_stage_params
 from tests.helpers.workspace import REPO
 
 DVC_YAML = REPO / "dvc.yaml"

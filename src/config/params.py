@@ -34,10 +34,10 @@ ParamsLoader.add_implicit_resolver(
 
 def load_params(path="params.yaml", check=True):
     """params.yaml, with every key, type, range and cross-check checked. The names in it (detector, model,
-    loss, transforms... TTA views) are checked by src.name_checks, which imports the libraries that
-    define them (torch, timm, albumentations: about 3 s): the check_params stage checks all of them, the
-    train and tune stages the train block's; the others need not (check_params runs before any stage
-    whenever params.yaml changes)."""
+    loss, transforms... TTA views) are checked by the pipeline (stages/plumbing/name_checks.py), which
+    imports the libraries that define them (torch, timm, albumentations: about 3 s): the check_params
+    stage checks all of them, the train and tune stages the train block's; the others need not
+    (check_params runs before any stage whenever params.yaml changes)."""
     path = Path(path)
     params = read_params_file(path)
     if check:

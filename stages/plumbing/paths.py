@@ -17,7 +17,7 @@ SCRATCH = Path("scratch")
 CHECKPOINTS = SCRATCH / "checkpoints"   # last-epoch checkpoints that resume a killed train stage
 TUNE_RUNS = SCRATCH / "tune"            # Ray Tune's experiment folder (tune.resume continues it)
 PLOTS = Path("plots")
-STAGE_PARAMS = Path("checks") / "params"  # <stage>.json: the values of its params (src.stage_params)
+STAGE_PARAMS = Path("checks") / "params"  # <stage>.json: the values of its params (stage_params.py)
 DVC_YAML = Path("dvc.yaml")
 
 TRAIN_CROPS, TRAIN_MANIFEST = CROPS / "train.npy", CROPS / "train.csv"

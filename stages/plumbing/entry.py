@@ -11,7 +11,7 @@ from pathlib import Path
 from src.common.device import DeviceError
 from src.common.errors import BadInputError, WeightsError
 from src.config.params import ParamsError
-from stages import paths
+from stages.plumbing import paths
 
 INPUT_ERRORS = (BadInputError, ParamsError, WeightsError, DeviceError)
 

@@ -2,7 +2,7 @@
 sampler, transforms, mixing, torchensemble members, TTA views), checked by building them with the
 factories that use them, so the valid names live in one place: the library's or the factory's registry.
 
-The top of the library: it imports from every package below it. Only the named blocks are checked
+Pipeline code above the library: it imports from most of src/. Only the named blocks are checked
 (and imported): a train stage imports no detector code, so editing the detector reruns no training."""
 from pathlib import Path
 
