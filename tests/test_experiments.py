@@ -73,7 +73,7 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
         values = plots["data"][name][0]["content"]["data"]["values"]
         assert {datum["rev"] for datum in values} == {"HEAD", "lr-high"}, name
     missing = {error["source"] for error in plots.get("errors", [])}
-    assert all("fold_2" in s or "fold_3" in s or "fold_4" in s or s.startswith("tune/") for s in missing), missing
+    assert all(s.startswith("tune/") for s in missing), missing  # every trained fold's curves load; tune never ran
     run(["dvc", "plots", "diff", "HEAD", "lr-high", "-o", str(tmp_path / "plots")], ws)
     assert (tmp_path / "plots" / "index.html").stat().st_size > 1000
 

@@ -239,7 +239,7 @@ _REPO = Path(__file__).resolve().parents[2]
 
 def loaded_repo_modules(roots=(_REPO / "src", _REPO / "stages")):
     """Source files of this repository's modules the process has imported: the code the run uses
-    (the train stage lists the same files as its DVC deps)."""
+    (they lie in the train stage's DVC deps: tests/test_stage_deps.py)."""
     files = {Path(m.__file__).resolve() for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
     return sorted(f for f in files if any(f.is_relative_to(root) for root in roots))
 
