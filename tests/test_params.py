@@ -42,6 +42,14 @@ def edit(params, change):
     (lambda p: p["ensemble"].update(tta=["vflip"]), r"ensemble.tta: unknown view 'vflip'; valid: \['hflip'\]"),
     (lambda p: p["face_crop"].update(detector="retina"), r"face_crop.detector: unknown detector 'retina'"),
     (lambda p: p["tune"].update(fold=9), r"tune.fold = 9: outside 0..4"),
+    # names from the registry that implements them (src.models, src.inference, src.labels), not a list in the schema
+    (lambda p: p["train"].update(heads="mutli"), r"train.heads: unknown kind 'mutli'.*'multi'"),
+    (lambda p: p["ensemble"].update(decision="macro-f1"), r"ensemble.decision: unknown decision rule 'macro-f1'.*"
+                                                           r"'macro_f1'"),
+    (lambda p: p["train"].update(members={"method": "boosting"}), r"train.members.method: unknown method 'boosting'"),
+    (lambda p: p["train"].update(tasks=["age", "mood"]), r"train.tasks = \['age', 'mood'\]: expected a list of one of "
+                                                         r"\['all', 'mask', 'gender', 'age'\]"),
+    (lambda p: p.update(device="gpu"), r"device = 'gpu': expected auto, cpu, cuda or cuda:N"),
     (lambda p: p["train"].pop("lr"), r"missing key 'train.lr'"),
 ])
 def test_bad_params_fail_naming_key_value_and_expectation(params, change, expected):

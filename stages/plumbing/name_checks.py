@@ -6,7 +6,9 @@ Pipeline code above the library: it imports from most of src/. Only the named bl
 (and imported): a train stage imports no detector code, so editing the detector reruns no training."""
 from pathlib import Path
 
+from src.common.factory import pick
 from src.config.params import ParamsError, check_params, load_params
+from src.config.schema import with_defaults
 
 NAMED_BLOCKS = ("face_crop", "train", "ensemble")
 
@@ -27,14 +29,16 @@ def check_names(params, blocks=NAMED_BLOCKS, path="params.yaml"):
     """A bad name raises ParamsError naming the file, the key, the name and the valid ones."""
     try:
         if "face_crop" in blocks:
-            from src.common.factory import pick
             from src.face_crop.detectors import DETECTORS
             pick("face_crop.detector", DETECTORS, params["face_crop"]["detector"], "detector")
         if "train" in blocks:
             _check_train_names(params["train"])
         if "ensemble" in blocks:
+            from src.inference.decision import DECISIONS
             from src.inference.predict import check_tta
             check_tta(params["ensemble"]["tta"])
+            pick("ensemble.decision", DECISIONS, with_defaults(params["ensemble"], "ensemble")["decision"],
+                 "decision rule")
     except ParamsError:
         raise
     except ValueError as e:
@@ -45,9 +49,8 @@ def _check_train_names(train):
     import numpy as np
     import torch
 
-    from src.config.schema import with_defaults
     from src.models.backbone_weights import check_source, pretrained_source
-    from src.models.networks import check_frozen_stages, check_model_name
+    from src.models.networks import HEAD_KINDS, check_frozen_stages, check_model_name
     from src.training.fold_members import check_members
     from src.training.losses import build_loss
     from src.training.mixing import build_mixer
@@ -57,6 +60,7 @@ def _check_train_names(train):
 
     train = with_defaults(train, "train")
     check_model_name(train["model"])
+    pick("train.heads", HEAD_KINDS, train["heads"], "kind")
     check_source(train["model"], pretrained_source(train))
     check_frozen_stages(train["model"], train["frozen_stages"], pretrained_source(train))
     build_loss(train["loss"], np.ones(18))
