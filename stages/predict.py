@@ -4,8 +4,18 @@ Reads crops/eval.{npy,csv} and ensemble/members.json (the fold members, each an 
 fold's mask/gender/age models, the TTA views the ensemble stage chose and scored, and the decision
 rule it fit on the out-of-fold predictions: src/inference/decision.py). Writes
 submission/submission.csv (ImageID,ans: one row per data/eval/info.csv row, same order) and
-submission/eval_probs.npy. Params: device, predict.batch_size."""
+submission/eval_probs.npy. Params: device, predict.batch_size.
+
+Outside the pipeline (writes no DVC output; needs the trained models: `dvc repro evaluate` or `dvc pull`):
+  --images DIR --out FILE.csv  predict every .jpg/.jpeg/.png under DIR (recursively, any case of the
+      extension; hidden files such as AppleDouble ._* and other files are skipped and counted). Faces
+      are found as the face_crop stage finds an eval image's (params.yaml's face_crop block; no face:
+      the prior region from crops/train.csv, else the centre crop). One row per image: path (relative
+      to DIR), class 0-17, mask, gender, age, p0..p17, box_source, box x1..y2, error. An image that
+      cannot be read is a row with its reason in `error` and no class or probabilities, never a gap."""
 import argparse
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,9 +30,41 @@ from src.inference.ensemble import load_members, read_members, soft_vote
 from stages import paths
 from stages.entry import run
 
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, metavar="DIR", help="predict the photos under DIR (needs --out)")
+    parser.add_argument("--out", type=Path, metavar="FILE.csv", help="the table --images writes")
+    args = parser.parse_args()
+    if (args.images is None) != (args.out is None):
+        parser.error("--images and --out go together")
+    if args.out is not None:
+        stage = output_stage(args.out)
+        if stage:
+            parser.error(f"--out {args.out}: lies in the {stage} stage's output, which DVC manages; write elsewhere")
+        if args.out.is_dir():
+            parser.error(f"--out {args.out}: is a folder; give a file name such as predictions.csv")
+    return args
+
+
+def output_stage(path):
+    """The stage whose DVC output holds `path` (when it lies in this repository), or None."""
+    try:
+        return paths.producer(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return None
+
 
 def main():
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    args = parse_args()
+    if args.images is None:
+        predict_eval()
+        return
+    # The DVC stage above loads only the modules dvc.yaml lists for it (tests/test_stage_deps.py);
+    # the folder mode imports its own inside.
+    predict_images(args.images, args.out, load_params(paths.PARAMS))
+
+
+def predict_eval():
     params = load_params(paths.PARAMS)
     members = read_members(paths.ENSEMBLE_MEMBERS)
     tta = members["tta"]
@@ -45,6 +87,54 @@ def main():
     print(f"predict: {len(submission)} rows -> {paths.SUBMISSION / 'submission.csv'} "
           f"({len(loaded)} fold members, tta {tta or 'none'}, decision {members['decision']}); "
           f"predicted class counts {counts.tolist()}")
+
+
+def trained(read, *args):
+    """read(*args); a missing or broken file of the trained pipeline says how to get it."""
+    try:
+        return read(*args)
+    except BadInputError as e:
+        raise BadInputError(e.path, f"{e.reason}; the trained pipeline's files come from `dvc repro evaluate` "
+                                    f"or `dvc pull`") from None
+
+
+def fallback_prior(face_crop):
+    """The face_crop stage's fallback region for eval photos with no face found (None: centre crop)."""
+    from src.data.manifest import read_manifest
+    from src.face_crop.boxes import prior_region
+
+    if not face_crop["prior_fallback"]:
+        return None
+    columns = ("box_source", "image_w", "image_h", "x1", "y1", "x2", "y2")
+    return prior_region(trained(read_manifest, paths.TRAIN_MANIFEST, columns))
+
+
+def predict_images(folder, out, params):
+    from src.data.image_folder import list_images
+    from src.deploy.folder import predict_folder
+    from src.face_crop.boxes import SOURCES
+    from src.face_crop.detectors import detector_from_params
+
+    images, skipped = list_images(folder)
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(Counter(r for _, r in skipped).items()))
+    if not images:
+        raise BadInputError(folder, "holds no .jpg/.jpeg/.png images" + (f" (skipped: {reasons})" if reasons else ""))
+    members = trained(read_members, paths.ENSEMBLE_MEMBERS)
+    face_crop = params["face_crop"]
+    prior = fallback_prior(face_crop)
+    device = stage_device(params)
+    detector = detector_from_params(face_crop, device if face_crop["detector"] == "mtcnn" else None)
+    loaded = trained(load_members, members["members"], device)
+    table = predict_folder(folder, images, detector, face_crop, prior, loaded, members["tta"], members["decision"],
+                           params["predict"]["batch_size"], device, resolve_workers("auto", device))
+    write_csv(out, table)
+    counts = table["box_source"].value_counts()
+    sources = {source: int(counts.get(source, 0)) for source in SOURCES if source != "person"}
+    unreadable = int((table["error"] != "").sum())
+    print(f"predict: {len(table)} images under {folder} -> {out} ({len(loaded)} fold members, "
+          f"tta {members['tta'] or 'none'}, decision {members['decision']['rule']}); box sources {sources}; "
+          f"{unreadable} unreadable" + (" (reason in the error column)" if unreadable else "")
+          + f"; skipped {len(skipped)} not taken as photos" + (f" ({reasons})" if reasons else ""))
 
 
 if __name__ == "__main__":
