@@ -1,18 +1,24 @@
-"""`python -m stages.predict --images DIR --out FILE.csv` (src/data/image_folder.py, src/deploy/folder.py):
-unit checks of the listing and the table, then the real command in a tiny user's repo after
-`dvc repro evaluate` (pipeline tier)."""
+"""`python -m stages.predict --images DIR --out FILE.csv` (src/data/image_folder.py, src/deploy/folder.py) and
+`--export-onnx DIR` (src/deploy/onnx_export.py): unit checks of the listing, the table and the ONNX graph's
+math, then the real commands in a tiny user's repo after `dvc repro evaluate` (pipeline tier)."""
 import hashlib
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from src.common.atomic import write_csv
 from src.common.errors import BadInputError
 from src.data.image_folder import APPLE_DOUBLE, HIDDEN, NOT_IMAGE, image_skip_reason, list_images
 from src.deploy.folder import COLUMNS, PROB_COLUMNS, prediction_table
+from src.deploy.onnx_export import EnsembleGraph
+from src.inference.decision import decide
+from src.inference.ensemble import soft_vote
+from src.labels.tasks import num_classes
+from src.models.networks import build_model
 from src.sample.layout import APPLE_DOUBLE as APPLE_DOUBLE_BYTES
 from tests.helpers.workspace import TINY, make_sample, make_workspace, run, run_stage
 
@@ -74,6 +80,23 @@ def test_prediction_table_refuses_an_image_with_neither_prediction_nor_error():
     empty = pd.DataFrame({c: [] for c in ("path", "box_source", "x1", "y1", "x2", "y2")})
     with pytest.raises(ValueError, match="no prediction and no error"):
         prediction_table(["a.jpg"], empty, {}, np.zeros((0, 18), np.float32), np.zeros(0, np.int64))
+
+
+# --- the ONNX graph's math, in torch ---------------------------------------------------------------
+
+@pytest.mark.parametrize("tasks", [["all"], ["mask", "gender", "age"]])
+def test_ensemble_graph_is_soft_vote_and_decide(tasks, one_torch_thread):
+    """What gets exported: the soft vote with TTA of 18-class or mask/gender/age members and the macro_f1 rule."""
+    torch.manual_seed(0)
+    members = [{t: build_model("test_resnet", num_classes(t), mean=(0.5,) * 3, std=(0.25,) * 3).eval()
+                for t in tasks} for _ in range(2)]
+    crops = np.random.default_rng(0).integers(0, 256, (6, 32, 24, 3), dtype=np.uint8)
+    decision = {"rule": "macro_f1", "age_offsets": [0.0, 0.4, 1.2]}
+    want = soft_vote(members, crops, 4, torch.device("cpu"), ["hflip"])
+    with torch.no_grad():
+        probs, classes = EnsembleGraph(members, ["hflip"], decision)(torch.from_numpy(crops))
+    np.testing.assert_allclose(probs.numpy(), want, atol=1e-5)
+    np.testing.assert_array_equal(classes.numpy(), decide(decision, probs.numpy()))
 
 
 # --- the real commands in a user's repo ----------------------------------------------------------------
@@ -187,3 +210,24 @@ def test_bad_folders_and_missing_models_fail_in_one_line(predicted):
         shutil.move(ws / "members.json", ws / "ensemble/members.json")
     assert line.startswith("predict --images") and "ensemble/members.json: missing" in line
     assert "`dvc repro evaluate` or `dvc pull`" in line
+
+
+@pytest.mark.pipeline
+def test_onnx_export_gives_torchs_probabilities_and_classes(predicted, tmp_path):
+    """onnxruntime on every eval crop against the predict stage's own (torch) eval_probs.npy and submission."""
+    import json
+
+    from src.deploy.onnx_export import onnx_predict
+
+    ws = predicted[0]
+    out = run(["python", "-m", "stages.predict", "--export-onnx", str(tmp_path / "onnx")], ws)
+    assert "2 fold members (tta ['hflip'], decision argmax)" in out and "max |probability difference|" in out
+    crops = np.load(ws / "crops/eval.npy")
+    probs, classes = onnx_predict(tmp_path / "onnx/ensemble.onnx", crops)
+    np.testing.assert_allclose(probs, np.load(ws / "submission/eval_probs.npy"), atol=1e-4)
+    np.testing.assert_array_equal(classes, pd.read_csv(ws / "submission/submission.csv")["ans"])
+    one, _ = onnx_predict(tmp_path / "onnx/ensemble.onnx", crops[:1])  # any batch size
+    np.testing.assert_allclose(one, probs[:1], atol=1e-5)
+    card = json.loads((tmp_path / "onnx/ensemble.json").read_text())
+    assert card["input"]["crops"] == "uint8 N x 64 x 48 x 3, RGB face crops" and len(card["classes"]) == 18
+    assert card["face_crop"]["size"] == [64, 48] and len(card["prior_region"]) == 4
