@@ -8,7 +8,7 @@ from tests.helpers import REPO
 SRC = REPO / "src"
 # Bottom to top: a module imports from its own package or from a lower layer only.
 LAYERS = [{"common"}, {"labels"}, {"config"}, {"data", "sample"}, {"face_crop", "models"},
-          {"inference", "reports"}, {"training"}, {"tuning"}]
+          {"inference", "reports"}, {"training", "deploy"}, {"tuning"}]
 LAYER = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 
 
