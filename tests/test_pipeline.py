@@ -4,10 +4,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from src.inference.decision import decide
-from tests.helpers.workspace import TINY, make_sample, make_workspace, run
+from tests.helpers.workspace import TINY, make_sample, make_workspace, run, run_stage
 
 pytestmark = pytest.mark.pipeline
 
@@ -18,8 +19,18 @@ def workspace(tmp_path_factory):
     of its own and a tiny sample."""
     ws = make_workspace(tmp_path_factory.mktemp("repo"), {**TINY, "ensemble": {"decision": "macro_f1"}})
     make_sample(ws, persons=12, eval_persons=3)
-    run(["dvc", "repro", "evaluate"], ws)
+    _first_run["log"] = run(["dvc", "repro", "evaluate"], ws)
     return ws
+
+
+_first_run = {}
+
+
+def test_every_stage_that_runs_torch_says_its_device(workspace):
+    lines = [line for line in _first_run["log"].splitlines() if line.startswith("device: ")]
+    # face_crop (MTCNN), train@0-all, train@1-all, ensemble, predict: one line each
+    expected = "cuda:0 (" if torch.cuda.is_available() else "cpu (torch "
+    assert len(lines) == 5 and all(line.startswith(f"device: {expected}") for line in lines), lines
 
 
 def test_submission_has_every_eval_row_in_order(workspace):
@@ -67,6 +78,20 @@ def test_rerun_is_a_no_op_and_ensemble_param_touches_no_train_stage(workspace):
     out = run(["dvc", "repro", "evaluate"], workspace)
     assert "Running stage 'ensemble'" in out and "Running stage 'train@" not in out
     assert "Running stage 'face_crop'" not in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine where torch can use no GPU")
+def test_a_gpu_asked_for_where_none_is_usable_stops_in_check_params_in_one_line(workspace):
+    before = (workspace / "params.yaml").read_text()
+    (workspace / "params.yaml").write_text(before.replace("\ndevice: auto\n", "\ndevice: cuda\n"))
+    try:
+        done = run_stage(["dvc", "repro", "evaluate"], workspace)
+    finally:
+        (workspace / "params.yaml").write_text(before)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in out
+    assert "check_params: device: 'cuda' asked for, but " in out and "; use device: auto or cpu" in out
+    assert "Running stage 'face_crop'" not in out and "Running stage 'train@" not in out
 
 
 def test_separate_task_models_run_as_a_matrix_and_combine(workspace):
