@@ -89,7 +89,10 @@ def test_every_loss_trains_with_single_and_multi_heads(task, heads, loss):
     result = train_model({**TINY, "heads": heads, "loss": loss, "epochs": 3}, *task, seed=0)
     losses = [epoch["train_loss"] for epoch in result.history]
     assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
-    assert result.history[result.best_epoch]["accuracy"] == 1.0 and result.best_f1 == 1.0
+    # The colour tells the class: high accuracy, far above chance (1/3), not exactly 1.0 (ties and
+    # last-bit differences of another CPU or library release may cost a crop).
+    best = result.history[result.best_epoch]
+    assert best["accuracy"] >= 0.9 and result.best_f1 >= 0.9, result.history
     assert result.val_probs.shape == (16, NUM_CLASSES)
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
 
