@@ -100,7 +100,7 @@ def test_every_loss_trains_with_single_and_multi_heads(task, heads, loss):
 def test_multi_head_checkpoint_rebuilds_the_multi_head_model(task, tmp_path):
     """The file of a heads=multi model rebuilds the multi-head network, which predicts what training saw."""
     cfg = {**TINY, "heads": "multi"}
-    result = train_model(cfg, *task, seed=0)
+    result = train_model(cfg, *task, seed=0, device=torch.device("cpu"))  # the device the file is scored on
     probs = ensemble_probs_of_fold_file(cfg, result.best_state, task[2], tmp_path / "model.pt")
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     assert checkpoint["heads"] == "multi" and isinstance(model.net, MultiHeadNet)

@@ -122,10 +122,11 @@ def ensemble_probs_of_fold_file(cfg, state, crops, path):
 def test_model_file_holds_the_best_epoch_not_the_last(tmp_path, one_torch_thread):
     """model.pt is built from TrainResult.best_state; the ensemble's out-of-fold probabilities of the fold
     come from that file, the stage's oof_probs.csv from val_probs: both must be the best epoch's. Here the
-    tiny model reaches its best F1 at epoch 1 of 3 (a later tie is no improvement), and trains on."""
+    tiny model reaches its best F1 in its first epoch of 3 (a later tie is no improvement) and trains on."""
     train_x, train_y, val_x, val_y = colour_task(32, 0) + colour_task(16, 1)
     cfg = {**CFG, "model": "test_efficientnet", "epochs": 3, "patience": 5}
-    result = train_model(cfg, train_x, train_y, val_x, val_y, seed=0, resume_path=tmp_path / "last.pt")
+    result = train_model(cfg, train_x, train_y, val_x, val_y, seed=0, resume_path=tmp_path / "last.pt",
+                         device=torch.device("cpu"))
     # The precondition that makes the check able to fail: the best epoch is not the last one, and the
     # last epoch's weights (the resume checkpoint's) predict the validation crops differently.
     assert result.best_epoch < result.epochs_run - 1, [epoch["f1"] for epoch in result.history]
