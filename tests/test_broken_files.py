@@ -1,6 +1,7 @@
 """A broken file between stages, or a bad params.yaml, fails the stage that reads it with one line naming the
 file, what is wrong and how to get it back: run through the real stage scripts of a finished tiny run."""
 import json
+import re
 import shutil
 
 import numpy as np
@@ -63,12 +64,20 @@ def replace(finished):
                 path.write_bytes(old)
 
 
+# Where a message quotes the library's own reason (numpy, pandas, torch, json, PyYAML), in parentheses: its
+# wording is the library's and changes with its releases; the rest of the line is the project's promise.
+LIBRARY = "<the library's reason>"
+
+
 def fails_with(ws, stage, message):
-    """Run `python -m stages.<stage>`; it must fail with exactly `message` as its last line, no traceback."""
+    """Run `python -m stages.<stage>`; it must fail with exactly `message` as its last line, no traceback
+    (LIBRARY in `message` stands for any non-empty text)."""
     done = run_stage(["python", "-m", f"stages.{stage[0]}", *stage[1:]], ws)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    assert done.stderr.strip().splitlines()[-1] == message, done.stderr[-3000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(".+".join(re.escape(part) for part in message.split(LIBRARY)), last), \
+        f"expected: {message}\ngot:      {last}"
 
 
 def npy_bytes(array):
@@ -90,7 +99,7 @@ def test_truncated_crops(ws, replace):
     whole = (ws / "crops/train.npy").read_bytes()
     replace("crops/train.npy", whole[: len(whole) // 2])
     fails_with(ws, TRAIN, f"{TRAIN_NAME}: crops/train.npy: not a readable crop array, truncated or overwritten "
-                          f"(mmap length is greater than file size)" + hint("face_crop"))
+                          f"({LIBRARY})" + hint("face_crop"))
 
 
 def test_crops_of_another_shape(ws, replace):
@@ -108,8 +117,8 @@ def test_crops_and_manifest_row_counts_differ(ws, replace):
 
 def test_empty_manifest(ws, replace):
     replace("crops/eval.csv", b"")
-    fails_with(ws, ("predict",), "predict: crops/eval.csv: not a readable crop manifest "
-                                 "(No columns to parse from file)" + hint("face_crop"))
+    fails_with(ws, ("predict",), f"predict: crops/eval.csv: not a readable crop manifest ({LIBRARY})"
+               + hint("face_crop"))
 
 
 def test_crops_folder_deleted_by_hand(ws, replace):
@@ -133,9 +142,8 @@ def test_missing_model(ws, replace):
 def test_truncated_model(ws, replace):
     whole = (ws / "models/all/fold_1/model.pt").read_bytes()
     replace("models/all/fold_1/model.pt", whole[: len(whole) // 2])
-    fails_with(ws, ("ensemble",), "ensemble: models/all/fold_1/model.pt: not a readable model file, truncated or "
-                                  "overwritten (PytorchStreamReader failed reading zip archive: failed finding "
-                                  "central directory)" + hint("train@1-all"))
+    fails_with(ws, ("ensemble",), f"ensemble: models/all/fold_1/model.pt: not a readable model file, truncated or "
+                                  f"overwritten ({LIBRARY})" + hint("train@1-all"))
 
 
 def saved_model(checkpoint):
@@ -165,12 +173,8 @@ def test_model_with_weights_of_another_network(ws, replace):
     classifier = ("net.classifier.", "net.heads.")  # heads single / multi
     state = {k: v for k, v in checkpoint["state_dict"].items() if not k.startswith(classifier)}
     replace("models/all/fold_0/model.pt", saved_model({**checkpoint, "state_dict": state}))
-    done = run_stage(["python", "-m", "stages.ensemble"], ws)
-    last = done.stderr.strip().splitlines()[-1]
-    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
-    assert last.startswith("ensemble: models/all/fold_0/model.pt: its weights do not fit a mobilenetv3_small_050 "
-                           "'all' model of 18 classes (Error(s) in loading state_dict") and last.endswith(
-        hint("train@0-all")), last
+    fails_with(ws, ("ensemble",), f"ensemble: models/all/fold_0/model.pt: its weights do not fit a "
+                                  f"mobilenetv3_small_050 'all' model of 18 classes ({LIBRARY})" + hint("train@0-all"))
 
 
 def test_member_list_naming_a_model_that_is_not_there(ws, replace):
@@ -181,8 +185,7 @@ def test_member_list_naming_a_model_that_is_not_there(ws, replace):
 
 def test_member_list_that_is_not_json(ws, replace):
     replace("ensemble/members.json", b'{"members": [')
-    fails_with(ws, ("predict",), "predict: ensemble/members.json: not valid JSON (Expecting value: line 1 column 14 "
-                                 "(char 13))" + hint("ensemble"))
+    fails_with(ws, ("predict",), f"predict: ensemble/members.json: not valid JSON ({LIBRARY})" + hint("ensemble"))
 
 
 def test_submission_with_a_label_that_is_not_a_class(ws, replace):
@@ -201,11 +204,10 @@ def test_submission_with_a_label_that_is_not_a_class(ws, replace):
 
 @pytest.mark.parametrize("text, message", [
     ("seed: 42\ntrain:\n  lr: 0.1\n   epochs: 3\n",
-     "params.yaml: line 4, column 10: not valid YAML (mapping values are not allowed here); "
-     "`git diff params.yaml` shows the edits"),
+     f"params.yaml: line 4, column 10: not valid YAML ({LIBRARY}); `git diff params.yaml` shows the edits"),
     ("seed: 42\ntrain:\n  folds: [0, 1\n",
-     "params.yaml: line 4, column 1: not valid YAML (expected ',' or ']', but got '<stream end>', while parsing a "
-     "flow sequence that starts at line 3); `git diff params.yaml` shows the edits"),
+     f"params.yaml: line 4, column 1: not valid YAML ({LIBRARY} that starts at line 3); "
+     "`git diff params.yaml` shows the edits"),
     ("", "params.yaml: empty; expected the blocks seed, data, face_crop, split, train, ... "
          "(`git checkout params.yaml` restores the committed one)"),
     ("- seed\n- train\n", "params.yaml: expected a mapping of stage blocks, got list"),
@@ -223,8 +225,15 @@ def test_bad_params_file(ws, replace, text, message):
 def test_the_recovery_the_message_gives_restores_the_file(ws, replace):
     whole = (ws / "crops/train.npy").read_bytes()
     replace("crops/train.npy", whole[:1000])
-    assert "modified:           crops" in run_stage(["dvc", "status", "face_crop"], ws).stdout
+    assert {"changed outs": {"crops": "modified"}} in dvc_status(ws, "face_crop").get("face_crop", [])
     run(["dvc", "checkout", "--force", "face_crop"], ws)
     assert (ws / "crops/train.npy").read_bytes() == whole
     json.loads((ws / "metrics/face_crop.json").read_text())
-    assert "up to date" in run(["dvc", "status", "face_crop"], ws)
+    assert dvc_status(ws, "face_crop") == {}  # up to date
+
+
+def dvc_status(ws, stage):
+    """`dvc status <stage> --json`: DVC's machine-readable status ({} when up to date), not its wording."""
+    done = run_stage(["dvc", "status", stage, "--json"], ws)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)

@@ -12,9 +12,13 @@ from tests.helpers.workspace import git_commit, make_sample, make_workspace, run
 
 pytestmark = pytest.mark.system
 
+# The baseline's lr and tta are set here, not taken from params.yaml: the experiments below change them.
+BASE_LR, BASE_TTA = 0.002, ["hflip"]
 TINY = {"split": {"k": 2}, "train": {"folds": [0, 1], "epochs": 2, "model": "mobilenetv3_small_050",
-                                     "batch_size": 16},
-        "face_crop": {"size": [32, 24], "detector": "center"}, "ensemble": {"error_analysis_top": 5}}
+                                     "batch_size": 16, "lr": BASE_LR},
+        "face_crop": {"size": [32, 24], "detector": "center"},
+        "ensemble": {"error_analysis_top": 5, "tta": BASE_TTA}}
+QUEUE_TIMEOUT_S = 600
 CV, EVAL = "metrics/cv.json", "metrics/eval.json"
 
 
@@ -49,6 +53,18 @@ def f1s(table, name):
     return table[name][CV]["f1"], table[name][EVAL]["f1"]
 
 
+def wait_for_queue(ws, timeout=QUEUE_TIMEOUT_S):
+    """`dvc queue status` once nothing is queued or running; fails when that takes over `timeout` s."""
+    deadline = time.time() + timeout
+    while True:
+        status = run(["dvc", "queue", "status"], ws)
+        if "Queued" not in status and "Running" not in status:
+            return status
+        if time.time() > deadline:
+            pytest.fail(f"the queue was not done after {timeout} s (`dvc queue start -j 2`):\n{status}")
+        time.sleep(5)
+
+
 def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
     ws = repo
     run(["dvc", "exp", "run", "-n", "lr-high", "-S", "train.lr=0.01", "evaluate"], ws)
@@ -65,8 +81,8 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
     changed = [(path, key) for path, values in diff.items() for key, value in values.items() if value.get("diff")]
     assert ("dvclive/all/fold_0/metrics.json", "train.loss") in changed, diff
     params = run_json(["dvc", "params", "diff", "--json"], ws)["params.yaml"]
-    assert (params["train.lr"]["old"], params["train.lr"]["new"]) == (0.002, 0.01)
-    assert params["ensemble.tta"] == {"old": "['hflip']", "new": "[]"}
+    assert (params["train.lr"]["old"], params["train.lr"]["new"]) == (BASE_LR, 0.01)
+    assert params["ensemble.tta"] == {"old": str(BASE_TTA), "new": "[]"}
 
     plots = run_json(["dvc", "plots", "diff", "HEAD", "lr-high", "--json"], ws)
     for name in ("Per-class F1 (out-of-fold)", "Confusion matrix (out-of-fold)", "dvclive/all/fold_0/plots/metrics/val/f1.tsv"):
@@ -80,13 +96,10 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
     run(["dvc", "exp", "run", "--queue", "-n", "q-lr", "-S", "train.lr=0.005", "evaluate"], ws)
     run(["dvc", "exp", "run", "--queue", "-n", "q-loss", "-S", "train.loss.name=focal", "evaluate"], ws)
     run(["dvc", "queue", "start", "-j", "2"], ws)
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        status = run(["dvc", "queue", "status"], ws)
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(5)
-    assert "Success" in status and "Failed" not in status, status
+    status = wait_for_queue(ws)
+    assert "Failed" not in status, status
+    for name in ("q-lr", "q-loss"):
+        assert [line for line in status.splitlines() if name in line and "Success" in line], (name, status)
     run(["dvc", "queue", "stop"], ws)
     table = exp_table(ws)
     for name in ("q-lr", "q-loss"):
@@ -95,7 +108,7 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
     run(["dvc", "exp", "apply", "lr-high"], ws)
     git_commit(ws, "lr 0.01")
     assert f1s(exp_table(ws), "commit") == f1s(table, "lr-high")
-    assert "Data and pipelines are up to date" in run(["dvc", "status", "--with-deps", "evaluate"], ws)
+    assert run_json(["dvc", "status", "--with-deps", "evaluate", "--json"], ws) == {}  # up to date
 
     remote, clone = tmp_path / "remote", tmp_path / "clone"
     remote.mkdir()
@@ -104,9 +117,9 @@ def test_readme_experiments_then_a_teammates_clone(repo, tmp_path):
     run(["git", "clone", "-q", str(ws), str(clone)], tmp_path)
     run(["dvc", "remote", "add", "--local", "-d", "shared", str(remote)], clone)
     run(["dvc", "pull"], clone)
-    assert "Data and pipelines are up to date" in run(["dvc", "status", "--with-deps", "evaluate"], clone)
+    assert run_json(["dvc", "status", "--with-deps", "evaluate", "--json"], clone) == {}
     # Plain `dvc status` adds only the on-demand tune stage, never run in this repo (no lock entry).
-    assert [line for line in run(["dvc", "status"], clone).splitlines() if not line.startswith((" ", "\t"))] == ["tune:"]
+    assert list(run_json(["dvc", "status", "--json"], clone)) == ["tune"]
     assert "Running stage" not in run(["dvc", "repro", "evaluate"], clone)
     assert (clone / CV).read_text() == (ws / CV).read_text()
 

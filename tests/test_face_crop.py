@@ -83,7 +83,10 @@ def test_retry_pass_of_the_shipped_settings_finds_the_masked_faces_the_first_pas
     first_pass = build_detector("mtcnn", retry_thresholds=[], **shipped).detect(images)
     retried = build_detector("mtcnn", retry_thresholds=cfg["retry_thresholds"], **shipped).detect(images)
     missed = [i for i, (box, _) in enumerate(first_pass) if box is None]
-    assert len(missed) >= 5 and all(IMAGE_STEMS[i % 7] != "normal" for i in missed), missed
+    # How many masked faces the first pass misses varies with the CPU (MTCNN's last bits: 9 of 24 on the
+    # machine that wrote this): some must be missed for the retry to be tested, and only masked ones.
+    masked = [i for i in range(len(images)) if IMAGE_STEMS[i % 7] != "normal"]
+    assert missed and set(missed) <= set(masked), missed
     assert all(retried[i][0] is not None and iou(retried[i][0], photos[i][1]) > 0.5 for i in missed)
     assert all(np.array_equal(retried[i][0], box) for i, (box, _) in enumerate(first_pass) if box is not None)
 

@@ -5,12 +5,12 @@ import pytest
 import torch
 
 from src.labels.classes import NUM_CLASSES, decode_class, encode_class
-from src.models.fold_model import checkpoint_payload, load_fold_model
+from src.models.fold_model import load_fold_model
 from src.models.heads import MultiHeadNet, combine_heads, split_heads, split_targets
 from src.models.networks import build_model
 from src.training.loop import train_model
 from src.training.losses import MultiHeadLoss
-from tests.test_training import CFG, colour_task
+from tests.test_training import CFG, colour_task, ensemble_probs_of_fold_file
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -89,19 +89,22 @@ def test_every_loss_trains_with_single_and_multi_heads(task, heads, loss):
     result = train_model({**TINY, "heads": heads, "loss": loss, "epochs": 3}, *task, seed=0)
     losses = [epoch["train_loss"] for epoch in result.history]
     assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
-    assert result.history[result.best_epoch]["accuracy"] == 1.0 and result.best_f1 == 1.0
+    # The colour tells the class: high accuracy, far above chance (1/3), not exactly 1.0 (ties and
+    # last-bit differences of another CPU or library release may cost a crop).
+    best = result.history[result.best_epoch]
+    assert best["accuracy"] >= 0.9 and result.best_f1 >= 0.9, result.history
     assert result.val_probs.shape == (16, NUM_CLASSES)
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
 
 
 def test_multi_head_checkpoint_rebuilds_the_multi_head_model(task, tmp_path):
+    """The file of a heads=multi model rebuilds the multi-head network, which predicts what training saw."""
     cfg = {**TINY, "heads": "multi"}
-    result = train_model(cfg, *task, seed=0)
-    torch.save(checkpoint_payload(cfg, result.best_state), tmp_path / "model.pt")
+    result = train_model(cfg, *task, seed=0, device=torch.device("cpu"))  # the device the file is scored on
+    probs = ensemble_probs_of_fold_file(cfg, result.best_state, task[2], tmp_path / "model.pt")
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     assert checkpoint["heads"] == "multi" and isinstance(model.net, MultiHeadNet)
-    images = torch.randn(2, 3, 32, 24)
-    torch.testing.assert_close(model(images), load_fold_model(tmp_path / "model.pt", torch.device("cpu"))[0](images))
+    np.testing.assert_allclose(probs, result.val_probs, rtol=0, atol=1e-6)
 
 
 def test_new_options_keep_same_seed_identical_results(task):

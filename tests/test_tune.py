@@ -305,6 +305,7 @@ def test_bad_space_fails_before_ray_starts(tmp_path):
 @pytest.mark.pipeline
 def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_path):
     from src.tuning.trainable import trial_scratch
+    from tests.test_tune_kill import recorded, rows_since_restore
 
     tune = {**TINY_TUNE, "num_samples": 2, "max_t": 4, "grace_period": 4,
             "space": {"lr": {"loguniform": [0.003, 0.03]}}}
@@ -314,11 +315,19 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     first = subprocess.Popen([sys.executable, "-m", "stages.tune"], cwd=workspace, env=env, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     experiment = workspace / "scratch" / "tune" / "search"
+
+    def mid_trial():
+        """{trial: epoch} of the trials Tune's snapshot (what a resume restores) records unfinished after a
+        saved epoch; a checkpoint folder on disk is not enough: the snapshot may not know it yet."""
+        return {trial: epoch for trial, (status, epoch) in recorded(experiment).items()
+                if status != "TERMINATED" and 1 <= epoch < tune["max_t"]}
+
     deadline = time.time() + 300
-    # The state to interrupt in: a trial has saved its first epoch (of 4), the search runs on.
-    while not list(experiment.glob("trial_*/checkpoint_*")):
-        assert first.poll() is None, f"the search ended before any checkpoint:\n{first.communicate()[0][-3000:]}"
-        assert time.time() < deadline, "no trial saved a checkpoint in 300 s"
+    # The state to interrupt in: a trial has saved an epoch (of 4), the search runs on.
+    while not mid_trial():
+        assert first.poll() is None, f"the search ended before the state to interrupt in:\n" \
+                                     f"{first.communicate()[0][-3000:]}"
+        assert time.time() < deadline, "no trial was recorded with a saved epoch in 300 s"
         time.sleep(0.05)
     assert trial_scratch(experiment).is_dir()  # where the running trials keep their last-epoch files
     first.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves the experiment and stops
@@ -327,6 +336,10 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     assert not (workspace / "tune" / "trials.csv").exists()
     # The interrupted trials' last-epoch files and the weights went with the search's scratch folder.
     assert not trial_scratch(experiment).exists()
+    # The interrupt landed mid-trial: the snapshot a resume restores records a trial unfinished after a
+    # saved epoch. Else the resume below would be a restart from scratch, and prove nothing.
+    at_interrupt = mid_trial()
+    assert at_interrupt, f"the interrupt did not land mid-trial; recorded (status, epoch): {recorded(experiment)}"
 
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["tune"]["resume"] = True
@@ -340,6 +353,10 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     for progress in progress_files:
         # Each epoch reported once: resumed trials continued after their checkpoint, not from scratch.
         assert pd.read_csv(progress)["epoch"].tolist() == [1, 2, 3, 4]
+    for trial, epoch in at_interrupt.items():
+        # Its first epoch after the restore is the one after the epoch the snapshot recorded.
+        resumed = rows_since_restore(experiment / f"trial_{trial}")["epoch"].tolist()
+        assert resumed == list(range(epoch + 1, tune["max_t"] + 1)), (trial, epoch, resumed)
     assert not trial_scratch(experiment).exists()
 
 

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import timm
 import torch
-from timm.models import load_state_dict
 
 from src.common.errors import WeightsError
 from src.config.schema import with_defaults
-from src.models.networks import load_backbone  # the fit check training uses: no silent partial load
+from src.models.networks import load_backbone, read_weights_file  # as training reads and fits them
 
 SOURCES = ("none", "packaged", "hub")
 # The TF EfficientNet-Lite weights were trained on (x - 127) / 128 pixels.
@@ -103,7 +102,7 @@ def pretrained_source(train):
 def file_state(model_name, path):
     """A local weights file in timm's naming; checked against the model when the train stage loads it."""
     check_source(model_name, path)
-    state = load_state_dict(path, weights_only=True)  # safetensors, or torch.load(weights_only=True)
+    state = read_weights_file(path)  # a file of anything but tensors: WeightsError naming it
     load_backbone(timm.create_model(model_name, pretrained=False, num_classes=0), path)
     return state
 

@@ -10,12 +10,15 @@ weights_only semantics (tensors only, no arbitrary pickled code).
 """
 import difflib
 import os
+import pickle
 
 import timm
 import torch
+from safetensors import SafetensorError
 from torch import nn
 from timm.models import group_modules, group_parameters, load_state_dict
 
+from src.common.errors import WeightsError, first_line
 from src.common.factory import pick
 from src.models.heads import MultiHeadNet
 
@@ -122,13 +125,38 @@ def freeze_stages(model: nn.Module, stages: int) -> list:
     return fixed
 
 
+EXPECTED_WEIGHTS = ("a state dict of tensors: a .safetensors file, or torch.save(model.state_dict(), path) "
+                    "(a checkpoint dict holding one under state_dict or model works too)")
+
+
+def read_weights_file(path: str) -> dict:
+    """The tensors of a weights file, read as timm reads them (safetensors, or torch.load(weights_only=True)
+    of a state dict or of a checkpoint dict holding one). Anything else (a pickled module, a truncated or
+    foreign file, a dict of other things) raises WeightsError naming the file and what it should hold."""
+    try:
+        state = load_state_dict(path, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError, AttributeError, TypeError,
+            SafetensorError) as e:
+        # weights_only refuses pickled code (torch.save(model) stores the module, not just its tensors).
+        raise WeightsError(f"train.pretrained: {path!r} is not a weights file this project reads "
+                           f"({type(e).__name__}: {first_line(e)}); expected {EXPECTED_WEIGHTS}") from None
+    if not isinstance(state, dict):
+        held = f"a {type(state).__name__}"
+    else:
+        others = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+        held = f"non-tensor entries {others[:5]}" if others else "no tensors" if not state else None
+    if held:
+        raise WeightsError(f"train.pretrained: {path!r} holds {held}; expected {EXPECTED_WEIGHTS}")
+    return state
+
+
 def load_backbone(model: nn.Module, path: str) -> None:
     """Load every weight of `path` into `model`; the classifier is kept fresh when its shape differs.
 
     Accepts a plain state dict, a timm/torch checkpoint ({"state_dict"|"model": ...}, EMA preferred)
     or a .safetensors file. Anything else that does not fit is an error, not a silent skip.
     """
-    state = load_state_dict(path, weights_only=True)  # safetensors or torch.load(weights_only=True)
+    state = read_weights_file(path)
     own = model.state_dict()
     head = model.pretrained_cfg.get("classifier") or ""
     head_keys = {k for k in own if head and k.startswith(head + ".")}
@@ -140,9 +168,9 @@ def load_backbone(model: nn.Module, path: str) -> None:
     missing = [k for k in own if k not in state and k not in head_keys]
     unexpected = [k for k in state if k not in own]
     if bad_shape or missing or unexpected:
-        raise ValueError(f"train.pretrained: {path!r} does not fit model "
-                         f"{model.pretrained_cfg.get('architecture')}: shape mismatch {bad_shape[:5]}, "
-                         f"missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise WeightsError(f"train.pretrained: {path!r} does not fit model "
+                           f"{model.pretrained_cfg.get('architecture')}: shape mismatch {bad_shape[:5]}, "
+                           f"missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.load_state_dict(state, strict=False)
 
 
