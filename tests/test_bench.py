@@ -30,8 +30,6 @@ def test_quick_bench_writes_every_key(tmp_path):
 def test_gpu_smoke_dry_runs_anywhere_and_refuses_only_without_cuda():
     import torch
 
-    from bench.gpu_smoke import device_key
-
     # The CPU check of the script (the whole pipeline, the train loop and its ceiling) runs on every
     # machine, a CUDA one included.
     done = subprocess.run(["bash", "bench/gpu_smoke.sh", "--dry-run"], cwd=REPO, capture_output=True, text=True,
@@ -40,8 +38,10 @@ def test_gpu_smoke_dry_runs_anywhere_and_refuses_only_without_cuda():
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     pipeline, loop = figures["pipeline"], figures["train_loop"]
     assert pipeline["config"]["train.heads"] == "multi" and 0 <= pipeline["eval_f1"] <= 1 and 0 <= pipeline["cv_f1"] <= 1
-    assert pipeline["config"][device_key()] == "cpu"
-    assert all(line.startswith("device:") for line in pipeline["device_lines"])
+    assert pipeline["config"]["device"] == "cpu"
+    # face_crop (MTCNN), train@0, ensemble and predict each say where they ran
+    assert len(pipeline["device_lines"]) == 4, pipeline["device_lines"]
+    assert all(line.startswith("device: cpu (torch ") for line in pipeline["device_lines"])
     assert loop["real_images_per_s"] > 0 and loop["ratio"] > 0 and loop["peak_gpu_memory_gib"] is None
     assert "images/s" in done.stdout and "model-only ceiling" in done.stdout
     if not torch.cuda.is_available():
