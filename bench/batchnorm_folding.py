@@ -3,6 +3,7 @@ BatchNorm statistics: the speed is the same) as trained and with its BatchNorms 
 convolutions (src.models.batchnorm_folding, what predict, the ensemble and each epoch's validation
 run), on the eval crops; interleaved, both through predict_probs. Also the largest probability difference
 between the two and the seconds folding takes (predict pays them once per call)."""
+import dataclasses
 import time
 
 import numpy as np
@@ -34,9 +35,9 @@ def with_learned_statistics(model, seed=0):
 
 def run(quick):
     p = params()
-    device, batch_size = resolve_device(p["device"])[0], p["predict"]["batch_size"]
+    device, batch_size = resolve_device(p.device)[0], p.predict.batch_size
     torch.manual_seed(0)
-    network = build_model(**network_args({**p["train"], "pretrained": ""}))
+    network = build_model(**network_args(dataclasses.replace(p.train, pretrained="")))
     model = place_model(with_learned_statistics(network), device)
     crops, source = eval_crops(64 if quick else 256)
     probe = channels_last(torch.from_numpy(crops[:2]).permute(0, 3, 1, 2).to(device))
@@ -52,7 +53,7 @@ def run(quick):
     rates = interleaved({"as_trained": lambda: len(probabilities(model)), "folded": lambda: len(probabilities(folded))},
                         rounds=1 if quick else 3, device=device)
     plain, fast = median(rates["as_trained"]), median(rates["folded"])
-    return {"model": p["train"]["model"], "heads": p["train"]["heads"], "batchnorms_folded": count,
+    return {"model": p.train.model, "heads": p.train.heads, "batchnorms_folded": count,
             "images_per_window": len(crops), "crops": source, "as_trained_images_per_s": plain,
             "folded_images_per_s": fast, "speedup": fast / plain, "max_probability_difference": difference,
             "fold_seconds": fold_seconds,

@@ -1,4 +1,5 @@
 """What the measurements share: interleaved timing, the train params, crop arrays, the training step."""
+import dataclasses
 import itertools
 import statistics
 import time
@@ -60,7 +61,7 @@ def train_crops(limit=None):
         labels = pd.read_csv(CROPS / "train.csv", usecols=["label"])["label"].to_numpy()
         source = "crops/train.npy (default sample)"
     else:
-        h, w = params()["face_crop"]["size"]
+        h, w = params().face_crop["size"]
         crops, labels = random_crops(2100, h, w), random_labels(2100)
         source = "random uint8 (crops/train.npy absent)"
     limit = limit or len(crops)
@@ -91,10 +92,10 @@ class TrainStep:
         self.cfg, self.device = cfg, device
         torch.manual_seed(seed)
         # train_model's network (frozen stages included), random weights: the speed is the same
-        network = build_model(**network_args({**cfg, "pretrained": ""}))
+        network = build_model(**network_args(dataclasses.replace(cfg, pretrained="")))
         self.model = place_model(network, device)
-        self.loss_fn = build_loss(cfg["loss"], np.bincount(labels, minlength=NUM_CLASSES)).to(device)
-        self.optimizer = build_optimizer(cfg["optimizer"], self.model.parameters(), cfg["lr"])
+        self.loss_fn = build_loss(cfg.loss, np.bincount(labels, minlength=NUM_CLASSES)).to(device)
+        self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters(), cfg.lr)
         self.scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
     def loader(self, crops, labels, workers, seed=0):
@@ -111,7 +112,7 @@ class TrainStep:
         """n optimizer steps of src.training.loop.train_epoch over `batches`; returns images seen."""
         train_epoch(self.model, itertools.islice(batches, n), self.loss_fn, self.optimizer, None,
                      self.scaler, self.device)
-        return n * self.cfg["batch_size"]
+        return n * self.cfg.batch_size
 
 
 def forever(loader):

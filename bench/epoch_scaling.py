@@ -14,10 +14,10 @@ PERSONS = (300, 1000, 2700)
 
 
 def run(quick):
-    cfg = params()["train"]
-    h, w = params()["face_crop"]["size"]
-    device = resolve_device(params()["device"])[0]
-    workers = resolve_workers(cfg.get("num_workers", "auto"), device)
+    cfg = params().train
+    h, w = params().face_crop["size"]
+    device = resolve_device(params().device)[0]
+    workers = resolve_workers(cfg.num_workers, device)
     steps, rounds = (1, 1) if quick else (2, 3)
     with tempfile.TemporaryDirectory(prefix="bench_epoch_", dir="/tmp") as tmp:
         disk = random_crops(PERSONS[-1] * 7, h, w, path=f"{tmp}/crops.npy")
@@ -35,13 +35,13 @@ def run(quick):
         images = len(sets[persons][0])
         per_image = 1 / median(rates[persons])
         sizes[str(persons)] = {"train_images": images, "seconds_per_image": per_image,
-                               "epoch_seconds_extrapolated": per_image * (images // cfg["batch_size"]) * cfg["batch_size"],
+                               "epoch_seconds_extrapolated": per_image * (images // cfg.batch_size) * cfg.batch_size,
                                "windows_images_per_s": [round(r, 2) for r in rates[persons]]}
     ratio = sizes[str(PERSONS[-1])]["seconds_per_image"] / sizes[str(PERSONS[0])]["seconds_per_image"]
     table = [(f"epoch s/image at {p} persons (epoch ~{s['epoch_seconds_extrapolated']:.0f} s)", s["seconds_per_image"])
              for p, s in sizes.items()]
     table.append((f"per-image cost {PERSONS[-1]} / {PERSONS[0]} persons", ratio))
-    return {"model": cfg["model"], "input": [h, w], "steps_per_window": steps, "windows": rounds,
+    return {"model": cfg.model, "input": [h, w], "steps_per_window": steps, "windows": rounds,
             "crops": "random uint8, memory-mapped .npy in /tmp, train rows copied to memory", "sizes": sizes,
             "per_image_cost_ratio": ratio,
             "targets": [{"name": f"per-image cost {PERSONS[-1]}/{PERSONS[0]} persons", "value": ratio,

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from bench.common import REPO, interleaved, median, params
+from src.config.tree import thaw
 from src.face_crop.detectors import build_detector
 
 TARGET_SPEEDUP, TARGET_IOU = 3.0, 0.9
@@ -59,9 +60,9 @@ class DefaultMtcnn:
 
 
 def run(quick):
-    cfg = params()["face_crop"]
-    pipeline = build_detector("mtcnn", min_face_size=cfg["min_face_size"], detect_scale=cfg["detect_scale"],
-                              retry_thresholds=cfg["retry_thresholds"])
+    cfg = params().face_crop
+    pipeline = build_detector("mtcnn", min_face_size=cfg.min_face_size, detect_scale=cfg.detect_scale,
+                              retry_thresholds=cfg.retry_thresholds)
     default = DefaultMtcnn()
     real = real_photos()
     real_batch = [image for image in real.values() for _ in range(1 if quick else 2)]  # a batch, as faceCrop sends
@@ -70,8 +71,8 @@ def run(quick):
 
     def batched(images):
         # faceCrop sends chunks of face_crop.batch_size images
-        for start in range(0, len(images), cfg["batch_size"]):
-            pipeline.detect(images[start:start + cfg["batch_size"]])
+        for start in range(0, len(images), cfg.batch_size):
+            pipeline.detect(images[start:start + cfg.batch_size])
         return len(images)
 
     def one_by_one(images):
@@ -90,7 +91,7 @@ def run(quick):
     cpu = {}
     rates = interleaved(runs, rounds=1 if quick else 2, cpu_seconds=cpu)
 
-    result = {"settings": {"pipeline": {k: cfg[k] for k in ("min_face_size", "detect_scale", "retry_thresholds",
+    result = {"settings": {"pipeline": {k: thaw(getattr(cfg, k)) for k in ("min_face_size", "detect_scale", "retry_thresholds",
                                                              "batch_size")},
                            "default": {"min_face_size": 20, "detect_scale": 1, "thresholds": [0.6, 0.7, 0.7],
                                        "retry": None, "batch_size": 1}},

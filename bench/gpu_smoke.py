@@ -24,8 +24,9 @@ from pathlib import Path
 
 import torch
 
-from bench.common import TrainStep, interleaved, median, params, random_crops, random_labels, ready_batches, sync
+from bench.common import REPO, TrainStep, interleaved, median, random_crops, random_labels, ready_batches, sync
 from src.common.device import resolve_workers
+from src.config.params import read_params_file, train_config
 from tests.helpers.workspace import make_sample, make_workspace, merge, run
 
 # The configuration README.md gives for one GPU and the real data (tests/test_bench.py keeps them equal).
@@ -76,7 +77,7 @@ def run_pipeline(config, sizes):
 def measure_train_loop(cfg, size, sizes, device):
     """One epoch of the real train path, timed between two model-only ceiling windows; peak GPU memory."""
     crops, labels = random_crops(sizes["images"], *size), random_labels(sizes["images"])
-    workers = sizes["workers"] if sizes["workers"] is not None else resolve_workers(cfg["num_workers"], device)
+    workers = sizes["workers"] if sizes["workers"] is not None else resolve_workers(cfg.num_workers, device)
     step = TrainStep(cfg, labels, device)
     loader = step.loader(crops, labels, workers)
     ceiling = ready_batches(loader, device)
@@ -125,10 +126,10 @@ def main(argv=None):
           f"dvc repro evaluate {pipeline['seconds']} s, CV macro F1 {pipeline['cv_f1']:.4f}, eval {pipeline['eval_f1']:.4f}")
     print("\n".join(f"gpu_smoke: stage {line}" for line in devices) or "gpu_smoke: no stage printed a 'device:' line")
 
-    cfg = merge(params(), nested(loop_config))["train"]
+    cfg = train_config(merge(read_params_file(REPO / "params.yaml"), nested(loop_config))["train"])
     size = loop_config["face_crop.size"]
     loop = measure_train_loop(cfg, size, sizes, device)
-    print(f"gpu_smoke: train loop {cfg['model']} {size[0]}x{size[1]}, batch {cfg['batch_size']}, {loop['workers']} "
+    print(f"gpu_smoke: train loop {cfg.model} {size[0]}x{size[1]}, batch {cfg.batch_size}, {loop['workers']} "
           f"workers, {loop['images']} images in {loop['epoch_seconds']} s: {loop['real_images_per_s']} images/s, "
           f"model-only ceiling {loop['ceiling_images_per_s']}, ratio {loop['ratio']}")
     total = torch.cuda.get_device_properties(device).total_memory / 2**30 if device.type == "cuda" else None
@@ -136,7 +137,7 @@ def main(argv=None):
           + (f" of {total:.1f}" if total else " (no GPU)"))
     figures = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (dry run)",
                "pipeline": {"config": pipeline_config, **pipeline, "device_lines": devices},
-               "train_loop": {"model": cfg["model"], "size": size, "batch_size": cfg["batch_size"], **loop}}
+               "train_loop": {"model": cfg.model, "size": size, "batch_size": cfg.batch_size, **loop}}
     print(json.dumps(figures))  # the last line: one JSON object
 
 

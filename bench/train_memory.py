@@ -30,8 +30,8 @@ def child(path, steps, val_limit):
     from src.inference.predict import predict_probs
     from src.common.device import resolve_device, resolve_workers
 
-    cfg = params()["train"]
-    device = resolve_device(params()["device"])[0]
+    cfg = params().train
+    device = resolve_device(params().device)[0]
     crops = np.load(path, mmap_mode="r")
     labels = np.random.default_rng(0).integers(0, 18, len(crops))
     fold = np.arange(len(crops)) // 7 % 5
@@ -39,11 +39,11 @@ def child(path, steps, val_limit):
     train_y = labels[fold != 0]
     me, trace = psutil.Process(), []
     step = TrainStep(cfg, train_y, device)
-    batches = iter(step.loader(train_x, train_y, resolve_workers(cfg.get("num_workers", "auto"), device)))
+    batches = iter(step.loader(train_x, train_y, resolve_workers(cfg.num_workers, device)))
     for done in range(0, steps, 5):
         step.steps(batches, min(5, steps - done))
         trace.append([min(done + 5, steps), round(me.memory_info().rss / 2**20)])
-    predict_probs(step.model, val_x[:val_limit], cfg["batch_size"] * 2, device)
+    predict_probs(step.model, val_x[:val_limit], cfg.batch_size * 2, device)
     trace.append(["val", round(me.memory_info().rss / 2**20)])
     print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rss_trace_mb": trace,
                       "train_images": len(train_x), "val_images": len(val_x), "steps": steps,
@@ -53,7 +53,7 @@ def child(path, steps, val_limit):
 def run(quick):
     import psutil
 
-    h, w = params()["face_crop"]["size"]
+    h, w = params().face_crop["size"]
     steps, val_limit = (2, 64) if quick else (15, 256)
     with tempfile.TemporaryDirectory(prefix="bench_mem_", dir="/tmp") as tmp:
         path = f"{tmp}/crops.npy"

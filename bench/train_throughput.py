@@ -29,13 +29,13 @@ def measure(cfg, crops, labels, device, workers, rounds, steps):
 
 
 def run(quick):
-    cfg = params()["train"]
-    device = resolve_device(params()["device"])[0]
-    workers = resolve_workers(cfg.get("num_workers", "auto"), device)
+    cfg = params().train
+    device = resolve_device(params().device)[0]
+    workers = resolve_workers(cfg.num_workers, device)
     crops, labels, source = train_crops()
     # Windows of 8 steps (256 images): with 2-step windows the run-to-run spread was +-0.05.
     result = measure(cfg, crops, labels, device, workers, rounds=1 if quick else 7, steps=1 if quick else 8)
-    result.update(model=cfg["model"], input=list(crops.shape[1:3]), batch_size=cfg["batch_size"],
+    result.update(model=cfg.model, input=list(crops.shape[1:3]), batch_size=cfg.batch_size,
                   threads=torch.get_num_threads(), device=str(device), workers=workers, crops=source)
     result["targets"] = [{"name": "train real/ceiling", "value": result["ratio"], "target": f">= {TARGET}",
                           "met": result["ratio"] >= TARGET}]

@@ -12,6 +12,7 @@ Writes checks/params/<stage>.json. Params: all of params.yaml."""
 import argparse
 
 from src.common.device import resolve_device
+from src.config.params import read_params_file
 from stages.plumbing import paths
 from stages.plumbing.entry import run
 from stages.plumbing.name_checks import load_checked_params
@@ -21,8 +22,8 @@ from stages.plumbing.stage_params import write_stage_params
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_checked_params(paths.PARAMS)
-    resolve_device(params["device"])  # cuda where torch cannot use it: DeviceError, one line
-    write_stage_params(paths.STAGE_PARAMS, paths.DVC_YAML, params)
+    resolve_device(params.device)  # cuda where torch cannot use it: DeviceError, one line
+    write_stage_params(paths.STAGE_PARAMS, paths.DVC_YAML, read_params_file(paths.PARAMS))  # as DVC reads it
     print(f"check_params: {paths.PARAMS} is valid")
 
 

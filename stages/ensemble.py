@@ -19,7 +19,6 @@ import numpy as np
 from src.common.atomic import write_csv, write_json, write_npy
 from src.common.device import resolve_workers, stage_device
 from src.config.params import load_params
-from src.config.schema import with_defaults
 from src.data.folds import fold_of_rows
 from src.inference.decision import fit_decision
 from src.inference.ensemble import load_members, oof_report, out_of_fold_probs
@@ -33,7 +32,7 @@ from stages.plumbing.entry import run
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     params = load_params(paths.PARAMS)
-    cfg, folds, tasks = params["ensemble"], params["train"]["folds"], params["train"]["tasks"]
+    cfg, folds, tasks = params.ensemble, list(params.train.folds), list(params.train.tasks)
     device = stage_device(params)
     table, crops = paths.read_crops("train")
     person_folds = paths.read_folds()
@@ -41,14 +40,13 @@ def main():
     rows = [np.flatnonzero(fold_of == fold) for fold in folds]
     members = [{task: str(paths.model_dir(fold, task) / "model.pt") for task in tasks} for fold in folds]
     loaded = load_members(members, device)
-    probs = out_of_fold_probs(loaded, rows, crops, cfg["batch_size"], device, cfg["tta"],
+    probs = out_of_fold_probs(loaded, rows, crops, cfg.batch_size, device, cfg.tta,
                               resolve_workers("auto", device))
 
     # Only the trained folds' persons have out-of-fold predictions (all of them with the default folds).
     scored = np.concatenate(rows)
     labels = competition_labels(table)  # the competition's age bands, not the ones trained on
-    rule = with_defaults(cfg, "ensemble")["decision"]
-    decision, decided, per_fold = fit_decision(rule, labels[scored], probs[scored], fold_of[scored])
+    decision, decided, per_fold = fit_decision(cfg.decision, labels[scored], probs[scored], fold_of[scored])
     predicted = np.full(len(table), -1)
     predicted[scored] = decided  # honest: each fold's rows by the rule fit on the other folds
     metrics, per_class, predictions, _ = oof_report(labels[scored], probs[scored], decided,
@@ -61,13 +59,13 @@ def main():
     write_csv(paths.PLOTS / "oof_confusion.csv", predictions[["actual", "predicted"]])  # small: git keeps it
     write_csv(paths.ENSEMBLE / "oof_predictions.csv", predictions)
     write_error_analysis(paths.ENSEMBLE, predictions, table["person"].to_numpy()[scored], scored, crops,
-                         cfg["error_analysis_top"], COMPETITION_AGE_BINS)
+                         cfg.error_analysis_top, COMPETITION_AGE_BINS)
     write_npy(paths.ENSEMBLE / "oof_probs.npy", probs)
     write_json(paths.ENSEMBLE_MEMBERS, {"members": members, "folds": list(folds),
                                         "fold_f1": [metrics["folds"][str(fold)] for fold in folds],
-                                        "tta": list(cfg["tta"]), "decision": decision})
+                                        "tta": list(cfg.tta), "decision": decision})
     print(f"ensemble: out-of-fold macro F1 {metrics['f1']:.4f}, accuracy {metrics['accuracy']:.4f} over "
-          f"{len(scored)} images of folds {folds}, models {tasks} (tta {cfg['tta'] or 'none'}); "
+          f"{len(scored)} images of folds {folds}, models {tasks} (tta {list(cfg.tta) or 'none'}); "
           f"per-head F1 mask {metrics['f1_mask']:.3f} gender {metrics['f1_gender']:.3f} age {metrics['f1_age']:.3f}")
     if decision["rule"] != "argmax":
         print(f"ensemble: decision {decision['rule']}: age-band offsets {decision['age_offsets']} on the log "

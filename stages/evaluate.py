@@ -30,7 +30,7 @@ def class_column(table, path):
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    labels_file = Path(load_params(paths.PARAMS)["evaluate"]["labels"])
+    labels_file = Path(load_params(paths.PARAMS).evaluate.labels)
     submission = read_csv_table(paths.SUBMISSION / "submission.csv", ["ImageID", "ans"])
     if not labels_file.exists():
         write_json(paths.METRICS / "eval.json", {"labelled": False})

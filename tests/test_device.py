@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from src.common import device as dev
+from src.config.tree import build
 from src.common.device import DeviceError, describe, resolve_device, resolve_workers, stage_device
 
 
@@ -28,7 +29,7 @@ class FakeCuda:
 
 
 def test_cpu_is_always_usable_and_said(capsys):
-    device = stage_device({"device": "cpu"})
+    device = stage_device(build({"device": "cpu"}))
     assert device == torch.device("cpu")
     line = capsys.readouterr().out.strip()
     assert line.startswith("device: cpu (torch ") and torch.__version__ in line

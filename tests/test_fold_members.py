@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from src.config.params import train_config
 from src.labels.classes import NUM_CLASSES
 from src.models.fold_model import AveragedMembers, checkpoint_payload, load_fold_model
 from src.training.fold_members import check_members
@@ -25,10 +26,10 @@ def test_fold_members_save_and_reloads_with_identical_predictions(task, tmp_path
     monkeypatch.chdir(tmp_path)
     cfg = {**TINY, "epochs": epochs, "heads": heads, "members": {"method": method, "n_estimators": 2}}
     seen = []
-    result = train_model(cfg, *task, seed=0, on_epoch=lambda e, m, i: seen.append(e))
+    result = train_model(train_config(cfg), *task, seed=0, on_epoch=lambda e, m, i: seen.append(e))
     assert seen == [epochs - 1] and len(result.history) == 1 and result.best_epoch == 0
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
-    torch.save(checkpoint_payload(cfg, result.best_state), tmp_path / "model.pt")
+    torch.save(checkpoint_payload(train_config(cfg), result.best_state), tmp_path / "model.pt")
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     assert isinstance(model, AveragedMembers) and len(model.estimators) == 2
     assert checkpoint["members"] == {"method": method, "n_estimators": 2}
@@ -41,7 +42,7 @@ def test_fold_members_save_and_reloads_with_identical_predictions(task, tmp_path
 
 def test_same_seed_gives_the_same_members(task):
     cfg = {**TINY, "members": {"method": "voting", "n_estimators": 2}}
-    np.testing.assert_array_equal(train_model(cfg, *task, seed=1).val_probs, train_model(cfg, *task, seed=1).val_probs)
+    np.testing.assert_array_equal(train_model(train_config(cfg), *task, seed=1).val_probs, train_model(train_config(cfg), *task, seed=1).val_probs)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -52,7 +53,7 @@ def test_same_seed_gives_the_same_members(task):
 ])
 def test_combinations_torchensemble_cannot_honour_fail_early(change, message):
     with pytest.raises(ValueError, match=message):
-        check_members({**TINY, **change})
+        check_members(train_config({**TINY, **change}))
 
 
 def test_torchensemble_classes_cover_every_method_the_model_file_knows():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from src.config.params import train_config
 from src.labels.classes import NUM_CLASSES, decode_class, encode_class
 from src.models.fold_model import load_fold_model
 from src.models.heads import MultiHeadNet, combine_heads, split_heads, split_targets
@@ -86,7 +87,7 @@ LOSSES = [{"name": "cross_entropy"}, {"name": "focal"}, {"name": "label_smoothin
 @pytest.mark.parametrize("loss", LOSSES, ids=[spec["name"] for spec in LOSSES])
 def test_every_loss_trains_with_single_and_multi_heads(task, heads, loss):
     """Three epochs on the colour task: the loss falls and the model learns the classes."""
-    result = train_model({**TINY, "heads": heads, "loss": loss, "epochs": 3}, *task, seed=0)
+    result = train_model(train_config({**TINY, "heads": heads, "loss": loss, "epochs": 3}), *task, seed=0)
     losses = [epoch["train_loss"] for epoch in result.history]
     assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
     # The colour tells the class: high accuracy, far above chance (1/3), not exactly 1.0 (ties and
@@ -100,7 +101,7 @@ def test_every_loss_trains_with_single_and_multi_heads(task, heads, loss):
 def test_multi_head_checkpoint_rebuilds_the_multi_head_model(task, tmp_path):
     """The file of a heads=multi model rebuilds the multi-head network, which predicts what training saw."""
     cfg = {**TINY, "heads": "multi"}
-    result = train_model(cfg, *task, seed=0, device=torch.device("cpu"))  # the device the file is scored on
+    result = train_model(train_config(cfg), *task, seed=0, device=torch.device("cpu"))  # the device the file is scored on
     probs = ensemble_probs_of_fold_file(cfg, result.best_state, task[2], tmp_path / "model.pt")
     model, checkpoint = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     assert checkpoint["heads"] == "multi" and isinstance(model.net, MultiHeadNet)
@@ -110,6 +111,6 @@ def test_multi_head_checkpoint_rebuilds_the_multi_head_model(task, tmp_path):
 def test_new_options_keep_same_seed_identical_results(task):
     cfg = {**TINY, "epochs": 2, "heads": "multi", "resample": {"min_count": 12, "max_count": 20},
            "mix": {"mixup_alpha": 0.4, "cutmix_alpha": 1.0, "vertical": True, "switch_prob": 0.5}}
-    a, b = train_model(cfg, *task, seed=3), train_model(cfg, *task, seed=3)
+    a, b = train_model(train_config(cfg), *task, seed=3), train_model(train_config(cfg), *task, seed=3)
     np.testing.assert_array_equal(a.val_probs, b.val_probs)
     assert a.history == b.history

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from src.config.params import train_config
 from src.training.loop import train_model
 from stages.train import write_live
 from tests.test_training import CFG, colour_task
@@ -44,16 +45,16 @@ def test_each_epoch_is_on_disk_when_it_ends_and_a_resumed_fold_has_each_once(tmp
             raise Killed
 
     with pytest.raises(Killed):
-        train_model(RUN, *task, seed=3, on_epoch=look_then_die, resume_path=checkpoint,
+        train_model(train_config(RUN), *task, seed=3, on_epoch=look_then_die, resume_path=checkpoint,
                     on_history=lambda history: write_live(live, history))
     assert on_disk == [(0, [0]), (1, [0, 1])]  # the curve as it stood when each epoch ended
 
-    resumed = train_model(RUN, *task, seed=3, resume_path=checkpoint, on_history=lambda h: write_live(live, h))
+    resumed = train_model(train_config(RUN), *task, seed=3, resume_path=checkpoint, on_history=lambda h: write_live(live, h))
     assert curve(live)["step"].tolist() == [0, 1, 2, 3]
     assert curve(live)["f1"].tolist() == pytest.approx([m["f1"] for m in resumed.history])
     summary = json.loads((live / "metrics.json").read_text())
     assert summary["epochs_run"] == 4 and summary["best"]["epoch"] == resumed.best_epoch + 1
 
     straight = tmp_path / "straight"
-    train_model(RUN, *task, seed=3, on_history=lambda history: write_live(straight, history))
+    train_model(train_config(RUN), *task, seed=3, on_history=lambda history: write_live(straight, history))
     assert live_files(live) == live_files(straight)

@@ -3,8 +3,14 @@ import numpy as np
 import pytest
 import torch
 
+from src.config.params import block_config
 from src.labels.classes import NUM_CLASSES
 from src.training.mixing import Mixer, build_mixer, vertical_cutmix
+
+
+def mix(**keys):
+    """The TrainMix config of train.mix = keys (checked and completed as in params.yaml)."""
+    return block_config("train.mix", keys)
 
 
 def batch(n=4, h=8, w=10):
@@ -29,7 +35,7 @@ def test_vertical_cutmix_pastes_a_full_height_band_with_its_area_share(lam):
 
 
 def test_vertical_mixer_target_weight_equals_the_band_area_share():
-    mixer = Mixer({"cutmix_alpha": 1.0, "vertical": True})
+    mixer = Mixer(mix(cutmix_alpha=1.0, vertical=True))
     mixer.set_seed(1)
     labels = torch.tensor([0, 5, 9, 17])
     for _ in range(5):
@@ -46,7 +52,7 @@ def test_vertical_mixer_target_weight_equals_the_band_area_share():
 
 
 def test_timm_mixup_gives_soft_targets_and_odd_batches_pass_unmixed():
-    mixer = build_mixer({"mixup_alpha": 0.4, "cutmix_alpha": 1.0, "label_smoothing": 0.1}, "cross_entropy")
+    mixer = build_mixer(mix(mixup_alpha=0.4, cutmix_alpha=1.0, label_smoothing=0.1), "cross_entropy")
     mixer.set_seed(0)
     images, target = mixer(batch(), torch.tensor([0, 1, 2, 3]))
     torch.testing.assert_close(target.sum(1), torch.ones(4))
@@ -57,17 +63,17 @@ def test_timm_mixup_gives_soft_targets_and_odd_batches_pass_unmixed():
 
 
 def test_mixing_is_off_by_default_and_refused_with_ldam():
-    assert build_mixer({}, "cross_entropy") is None
-    assert build_mixer({"mixup_alpha": 0.0, "cutmix_alpha": 0.0}, "ldam") is None
+    assert build_mixer(mix(), "cross_entropy") is None
+    assert build_mixer(mix(mixup_alpha=0.0, cutmix_alpha=0.0), "ldam") is None
     with pytest.raises(ValueError, match="ldam"):
-        build_mixer({"cutmix_alpha": 1.0}, "ldam")
-    with pytest.raises(ValueError, match=r"train.mix: mixing does not accept argument\(s\) "):
-        build_mixer({"cutmix_alpha": 1.0, "alpha": 1}, "cross_entropy")
+        build_mixer(mix(cutmix_alpha=1.0), "ldam")
+    with pytest.raises(ValueError, match=r"unknown key 'train\.mix\.alpha'"):  # the params check's
+        mix(cutmix_alpha=1.0, alpha=1)
 
 
 def test_same_seed_same_mix():
-    a, b = build_mixer({"mixup_alpha": 0.4, "cutmix_alpha": 1.0, "vertical": True}, "focal"), \
-        build_mixer({"mixup_alpha": 0.4, "cutmix_alpha": 1.0, "vertical": True}, "focal")
+    a, b = build_mixer(mix(mixup_alpha=0.4, cutmix_alpha=1.0, vertical=True), "focal"), \
+        build_mixer(mix(mixup_alpha=0.4, cutmix_alpha=1.0, vertical=True), "focal")
     a.set_seed(7)
     first = [a(batch(), torch.arange(4)) for _ in range(4)]
     b.set_seed(7)

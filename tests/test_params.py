@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from src.config.params import ParamsError, check_params, load_params
+from src.config.params import ParamsError, check_params, load_params, read_params_file
 from src.config.schema import REQUIRED as REQUIRED_DEFAULT
 from stages.plumbing.name_checks import check_all
 from tests.helpers import REPO
@@ -12,7 +12,7 @@ from tests.helpers import REPO
 
 @pytest.fixture(scope="module")
 def params():
-    return load_params(REPO / "params.yaml")
+    return read_params_file(REPO / "params.yaml")  # as read: the tests edit it
 
 
 def edit(params, change):
@@ -107,13 +107,27 @@ def test_params_reference_is_generated_from_the_schema():
     assert (REPO / "docs" / "params.md").read_text() == reference()
 
 
-def test_optional_keys_get_their_schema_defaults_at_the_point_of_use():
-    from src.config.schema import SCHEMA, defaults_of, with_defaults
-    train = with_defaults({"lr": 0.1, "mix": {"cutmix_alpha": 1.0}}, "train")
-    assert train["lr"] == 0.1 and train["heads"] == "single" and train["pretrained"] == "none"
-    assert train["mix"] == {**defaults_of("train.mix"), "cutmix_alpha": 1.0}
-    assert with_defaults(None, "tune.wandb") == {"project": "", "group": ""}
-    shipped = load_params(REPO / "params.yaml")
+def test_params_are_built_once_typed_read_only_with_every_default():
+    import dataclasses
+
+    from src.config.params import flatten, read_params_file, train_config
+    from src.config.schema import SCHEMA
+    from src.config.tree import Frozen, thaw
+    raw = read_params_file(REPO / "params.yaml")
+    built = load_params(REPO / "params.yaml")
+    flat = flatten(thaw(built))
+    assert set(flat) == set(SCHEMA)  # one field per key, every absent optional key filled
+    for key, value in flatten(raw).items():
+        assert flat[key] == value, key  # the file's values as read
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.train.lr = 1.0
+    with pytest.raises(TypeError, match="read-only"):
+        built.train.optimizer["lr"] = 1.0
+    assert isinstance(built.train.optimizer, Frozen) and isinstance(built.train.augment, tuple)
+    small = train_config({**thaw(built.train), "mix": {"cutmix_alpha": 1.0}, "heads": "single"}
+                         | {"pretrained": "none"})
+    assert small.mix.cutmix_alpha == 1.0 and small.mix.prob == SCHEMA["train.mix.prob"].default
+    assert dataclasses.replace(small, lr=0.1).lr == 0.1 and small.lr == built.train.lr
     for key, param in SCHEMA.items():  # each default passes its own check
         assert param.default is REQUIRED_DEFAULT or not param.check(param.default), key
-    check_params(shipped)  # raises on a problem: params.yaml may choose other than the defaults (heads multi)
+    check_params(raw)  # raises on a problem: params.yaml may choose other than the defaults (heads multi)

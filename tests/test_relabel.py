@@ -2,7 +2,7 @@
 import pytest
 
 from src.common.errors import BadInputError
-from src.config.params import load_params
+from src.config.params import read_params_file
 from src.data.relabel import apply_relabel
 from src.data.train_table import STEMS, _build_table
 from src.labels.classes import encode_class
@@ -71,7 +71,7 @@ def test_bad_header_and_missing_file(tmp_path):
 
 
 def test_committed_files_and_params():
-    params = load_params(REPO / "params.yaml")
+    params = read_params_file(REPO / "params.yaml")  # as read: the test edits it
     assert params["data"]["relabel"] == "relabel.csv"
     assert apply_relabel(table(), REPO / "relabel.csv")[1] == 0
     example = [line for line in (REPO / "relabel.example.csv").read_text().splitlines() if not line.startswith("#")]

@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
+from src.config.params import ParamsError, load_params, train_config
+from src.config.tree import thaw
 from src.training.resample import resample_indices
+from tests.helpers import REPO
 
 LABELS = np.repeat([0, 1, 2, 5], [3, 10, 40, 1])
 
@@ -27,6 +30,7 @@ def test_seeded():
     assert not np.array_equal(resample_indices(LABELS, 5, 20, seed=3), resample_indices(LABELS, 5, 20, seed=4))
 
 
-def test_bad_bounds():
-    with pytest.raises(ValueError, match="min_count <= max_count"):
-        resample_indices(LABELS, 30, 20)
+def test_bad_bounds_fail_in_the_params_check():
+    train = thaw(load_params(REPO / "params.yaml").train)
+    with pytest.raises(ParamsError, match=r"train\.resample: min_count 30 > max_count 20"):
+        train_config({**train, "resample": {"min_count": 30, "max_count": 20}})

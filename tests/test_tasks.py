@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from src.common.errors import BadInputError
-from src.config.params import check_params, load_params
+from src.config.params import check_params, read_params_file, train_config
 from src.inference.ensemble import load_members, member_probs, soft_vote
 from src.inference.ensemble import combine_task_probs
 from src.inference.predict import predict_probs
 from src.labels.classes import NUM_CLASSES, decode_class, encode_class
 from src.labels.tasks import check_tasks, task_labels, task_score
-from src.models.fold_model import build_network, checkpoint_payload, load_fold_model
+from src.models.fold_model import build_network, checkpoint_payload, load_fold_model, network_args
 from src.training.loop import train_model
 from tests.helpers.workspace import REPO
 from tests.test_training import CFG, colour_task
@@ -72,7 +72,7 @@ def test_task_score_is_the_attribute_macro_f1():
 @pytest.mark.pipeline
 def test_a_mask_model_learns_its_attribute_on_three_classes(task):
     """colour_task's colour is the mask state: a mask model gets 3 outputs and learns it."""
-    result = train_model({**CFG, "epochs": 3, "model": "resnet18"}, *task, seed=0, task="mask")
+    result = train_model(train_config({**CFG, "epochs": 3, "model": "resnet18"}), *task, seed=0, task="mask")
     assert result.val_probs.shape == (48, 3)
     np.testing.assert_allclose(result.val_probs.sum(1), 1, rtol=1e-4)
     best = result.history[result.best_epoch]
@@ -92,7 +92,7 @@ def test_task_models_mix_and_sample_on_their_own_classes():
     """An age model with the weighted sampler and vertical CutMix over its 3 classes learns the age band."""
     cfg = {**CFG, "epochs": 3, "sampler": "weighted", "mix": {"cutmix_alpha": 1.0, "vertical": True},
            "model": "test_efficientnet"}
-    result = train_model(cfg, *age_colour_task(96, 0), *age_colour_task(48, 1), seed=0, task="age")
+    result = train_model(train_config(cfg), *age_colour_task(96, 0), *age_colour_task(48, 1), seed=0, task="age")
     assert result.val_probs.shape == (48, 3) and np.isfinite([e["train_loss"] for e in result.history]).all()
     # The colour tells the age band: high accuracy, far above chance (1/3), not exactly 1.0 (another CPU's
     # or library release's last bits may cost a crop).
@@ -103,9 +103,9 @@ def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
     cfg = {**CFG, "epochs": 1, "model": "test_efficientnet"}
     files = {}
     for name in ("mask", "gender", "age"):
-        result = train_model(cfg, *task, seed=0, task=name)
+        result = train_model(train_config(cfg), *task, seed=0, task=name)
         files[name] = tmp_path / f"{name}.pt"
-        torch.save(checkpoint_payload(cfg, result.best_state, name), files[name])
+        torch.save(checkpoint_payload(train_config(cfg), result.best_state, name), files[name])
     model, checkpoint = load_fold_model(files["gender"], CPU)
     assert checkpoint["task"] == "gender" and checkpoint["num_classes"] == 2
     [loaded] = load_members([{k: str(v) for k, v in files.items()}], CPU)
@@ -117,7 +117,7 @@ def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
     # predict's one pass over the crops for every member equals each member predicted on its own
     all_file = tmp_path / "all.pt"
     torch.manual_seed(1)  # an untrained 18-class model: near-uniform, unlike the trained task models
-    torch.save(checkpoint_payload(cfg, build_network(cfg).state_dict()), all_file)
+    torch.save(checkpoint_payload(train_config(cfg), build_network(network_args(train_config(cfg)), {"method": "none"}).state_dict()), all_file)
     members = load_members([{"all": str(all_file)}, {k: str(v) for k, v in files.items()}], CPU)
     voted = soft_vote(members, crops, 16, CPU, ["hflip"])
     alone = [member_probs(m, crops, 32, CPU, ["hflip"]) for m in members]
@@ -129,7 +129,7 @@ def test_checkpoints_and_ensemble_member_of_three_task_models(task, tmp_path):
 
 
 def test_bad_task_settings_fail_with_the_parameter_named(task):
-    params = load_params(REPO / "params.yaml")
+    params = read_params_file(REPO / "params.yaml")  # as read: the test edits it
     for tasks, message in ((["mask", "gender"], r"train\.tasks: \['mask', 'gender'\]; expected \[all\]"),
                            (["all", "mask", "gender", "age"], r"train\.tasks"),
                            (["mask", "gender", "ages"], r"train\.tasks")):
@@ -142,5 +142,5 @@ def test_bad_task_settings_fail_with_the_parameter_named(task):
         check_params({**params, "tune": {**params["tune"], "task": "age"}}, "params.yaml")
     check_params({**params, "tune": {**params["tune"], "task": "age"}, "train": {**params["train"], "heads": "single"}})
     with pytest.raises(ValueError, match=r"train\.heads: multi predicts all 18 classes"):
-        train_model({**CFG, "heads": "multi"}, *task, seed=0, task="mask")
+        train_model(train_config({**CFG, "heads": "multi"}), *task, seed=0, task="mask")
     check_tasks(["age", "mask", "gender"])  # any order

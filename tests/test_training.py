@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from src.config.params import train_config
 from src.common.atomic import save_torch
 from src.inference.ensemble import load_members, out_of_fold_probs
 from src.models.fold_model import checkpoint_payload, load_fold_model
@@ -11,7 +12,7 @@ from src.training.loop import train_epoch, train_model
 CFG = {"model": "mobilenetv3_small_050", "pretrained": "", "drop_rate": 0.0, "epochs": 3, "patience": 5,
        "batch_size": 16, "lr": 0.01, "optimizer": {"name": "AdamW", "weight_decay": 0.0},
        "scheduler": {"name": "CosineAnnealingLR"}, "loss": {"name": "cross_entropy"}, "sampler": "none",
-       "num_workers": 0, "device": "cpu", "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25],
+       "num_workers": 0, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "folds": [0], "tasks": ["all"],
        "augment": [{"name": "HorizontalFlip", "p": 0.5}]}
 
 
@@ -33,7 +34,7 @@ def task():
 def test_learns_an_easy_task_and_reports_each_epoch(task):
     seen = []
     # resnet18 from random init learns this in an epoch; mobilenetv3 needs many more from scratch.
-    result = train_model({**CFG, "epochs": 4, "model": "resnet18"}, *task, seed=0,
+    result = train_model(train_config({**CFG, "epochs": 4, "model": "resnet18"}), *task, seed=0,
                          on_epoch=lambda e, m, imp: seen.append((e, m["f1"])))
     assert [e for e, _ in seen] == [0, 1, 2, 3]
     assert result.best_f1 == max(f for _, f in seen) and result.best_epoch == int(np.argmax([f for _, f in seen]))
@@ -45,8 +46,8 @@ def test_learns_an_easy_task_and_reports_each_epoch(task):
 
 @pytest.mark.pipeline
 def test_same_seed_gives_identical_results_on_cpu(task):
-    a = train_model({**CFG, "epochs": 2}, *task, seed=3)
-    b = train_model({**CFG, "epochs": 2}, *task, seed=3)
+    a = train_model(train_config({**CFG, "epochs": 2}), *task, seed=3)
+    b = train_model(train_config({**CFG, "epochs": 2}), *task, seed=3)
     np.testing.assert_array_equal(a.val_probs, b.val_probs)
     assert a.history == b.history
 
@@ -57,7 +58,7 @@ class Interrupted(Exception):
 
 @pytest.mark.pipeline
 def test_resume_after_interruption_ends_like_an_uninterrupted_run(task, tmp_path):
-    full = train_model(CFG, *task, seed=5)
+    full = train_model(train_config(CFG), *task, seed=5)
 
     def die_after_first_epoch(epoch, metrics, improved):
         if epoch == 0:
@@ -65,10 +66,10 @@ def test_resume_after_interruption_ends_like_an_uninterrupted_run(task, tmp_path
 
     checkpoint = tmp_path / "last.pt"
     with pytest.raises(Interrupted):
-        train_model(CFG, *task, seed=5, on_epoch=die_after_first_epoch, resume_path=checkpoint)
+        train_model(train_config(CFG), *task, seed=5, on_epoch=die_after_first_epoch, resume_path=checkpoint)
     assert checkpoint.exists()
     epochs_seen = []
-    resumed = train_model(CFG, *task, seed=5, resume_path=checkpoint,
+    resumed = train_model(train_config(CFG), *task, seed=5, resume_path=checkpoint,
                           on_epoch=lambda e, m, i: epochs_seen.append(e))
     assert epochs_seen == [1, 2]  # epoch 0 was not trained again
     assert resumed.history == full.history
@@ -78,9 +79,9 @@ def test_resume_after_interruption_ends_like_an_uninterrupted_run(task, tmp_path
 @pytest.mark.pipeline
 def test_checkpoint_of_other_params_is_not_resumed(task, tmp_path):
     checkpoint = tmp_path / "last.pt"
-    train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint)
+    train_model(train_config({**CFG, "epochs": 1}), *task, seed=5, resume_path=checkpoint)
     epochs_seen = []
-    train_model({**CFG, "epochs": 1, "lr": 0.001}, *task, seed=5, resume_path=checkpoint,
+    train_model(train_config({**CFG, "epochs": 1, "lr": 0.001}), *task, seed=5, resume_path=checkpoint,
                 on_epoch=lambda e, m, i: epochs_seen.append(e))
     assert epochs_seen == [0]  # trained from scratch, not resumed from the lr=0.01 run
 
@@ -90,11 +91,11 @@ def test_checkpoint_of_other_code_is_not_resumed(task, tmp_path, monkeypatch, ca
     """dvc repro reruns train after a src/ edit: the old code's last.pt must not stand in for it."""
     import src.training.loop
     checkpoint = tmp_path / "last.pt"
-    train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint)
+    train_model(train_config({**CFG, "epochs": 1}), *task, seed=5, resume_path=checkpoint)
     capsys.readouterr()
     monkeypatch.setattr(src.training.loop, "code_digest", lambda: "edited source")
     epochs_seen = []
-    train_model({**CFG, "epochs": 1}, *task, seed=5, resume_path=checkpoint,
+    train_model(train_config({**CFG, "epochs": 1}), *task, seed=5, resume_path=checkpoint,
                 on_epoch=lambda e, m, i: epochs_seen.append(e))
     assert epochs_seen == [0]
     assert "from another run (params, data or code differ)" in capsys.readouterr().err
@@ -113,7 +114,7 @@ def test_code_digest_follows_the_source(tmp_path):
 def ensemble_probs_of_fold_file(cfg, state, crops, path):
     """Write `state` as the train stage writes model.pt, and score `crops` with it as the ensemble stage
     scores a fold's validation rows (load_members + out_of_fold_probs, weights_only, no TTA)."""
-    save_torch(path, checkpoint_payload(cfg, state))
+    save_torch(path, checkpoint_payload(train_config(cfg), state))
     members = load_members([{"all": str(path)}], torch.device("cpu"))
     return out_of_fold_probs(members, [np.arange(len(crops))], crops, cfg["batch_size"], torch.device("cpu"), ())
 
@@ -125,7 +126,7 @@ def test_model_file_holds_the_best_epoch_not_the_last(tmp_path, one_torch_thread
     tiny model reaches its best F1 in its first epoch of 3 (a later tie is no improvement) and trains on."""
     train_x, train_y, val_x, val_y = colour_task(32, 0) + colour_task(16, 1)
     cfg = {**CFG, "model": "test_efficientnet", "epochs": 3, "patience": 5}
-    result = train_model(cfg, train_x, train_y, val_x, val_y, seed=0, resume_path=tmp_path / "last.pt",
+    result = train_model(train_config(cfg), train_x, train_y, val_x, val_y, seed=0, resume_path=tmp_path / "last.pt",
                          device=torch.device("cpu"))
     # The precondition that makes the check able to fail: the best epoch is not the last one, and the
     # last epoch's weights (the resume checkpoint's) predict the validation crops differently.
@@ -146,7 +147,7 @@ def test_backbone_lr_zero_keeps_pretrained_backbone_and_trains_the_head(task, tm
     torch.save(source.state_dict(), tmp_path / "w.pt")
     cfg = {**CFG, "model": "resnet18", "pretrained": str(tmp_path / "w.pt"), "epochs": 1, "backbone_lr": 0.0,
            "warmup_epochs": 0.5, "optimizer": {"name": "SGD"}}  # SGD: a zero rate moves nothing
-    trained = train_model(cfg, *task, seed=0).best_state
+    trained = train_model(train_config(cfg), *task, seed=0).best_state
     assert torch.equal(trained["net.conv1.weight"], source.conv1.weight)
     assert torch.equal(trained["net.layer4.1.conv2.weight"], source.layer4[1].conv2.weight)
     assert not torch.equal(trained["net.fc.weight"], source.fc.weight)
@@ -158,13 +159,13 @@ def test_frozen_stages_keep_stem_and_first_stages_and_the_file_round_trips(task,
     source = build_model("resnet18", num_classes=18).net
     torch.save(source.state_dict(), tmp_path / "w.pt")
     cfg = {**CFG, "model": "resnet18", "pretrained": str(tmp_path / "w.pt"), "epochs": 2, "frozen_stages": 2}
-    trained = train_model(cfg, *task, seed=0).best_state
+    trained = train_model(train_config(cfg), *task, seed=0).best_state
     frozen = {"conv1.weight", "bn1.running_mean", "layer1.0.conv1.weight", "layer2.1.bn2.running_var"}
     learnt = {"layer3.0.conv1.weight", "layer4.1.bn2.running_var", "fc.weight"}
     reference = source.state_dict()
     assert all(torch.equal(trained[f"net.{key}"], reference[key]) for key in frozen)
     assert not any(torch.equal(trained[f"net.{key}"], reference[key]) for key in learnt)
-    torch.save(checkpoint_payload(cfg, trained), tmp_path / "model.pt")  # the plain network: same keys
+    torch.save(checkpoint_payload(train_config(cfg), trained), tmp_path / "model.pt")  # the plain network: same keys
     model, _ = load_fold_model(tmp_path / "model.pt", torch.device("cpu"))
     images = torch.randint(0, 256, (2, 3, 32, 24), dtype=torch.uint8)
     expected = build_model("resnet18", frozen_stages=2, mean=CFG["mean"], std=CFG["std"])

@@ -10,7 +10,7 @@ from src.config.params import load_params
 from src.training.transforms import TRANSFORMS, build_transform
 from tests.helpers import REPO
 
-SHIPPED_AUGMENT = load_params(REPO / "params.yaml")["train"]["augment"]  # the recipe the pipeline trains with
+SHIPPED_AUGMENT = load_params(REPO / "params.yaml").train.augment  # the recipe the pipeline trains with
 
 
 def face(h=128, w=96, seed=0):

@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from src.config.params import block_config, train_config
 from src.models.backbone_weights import write_weights
 from src.tuning.space import KINDS, apply_overrides, as_params, check_space, default_point, parse_space
 from tests.helpers import REPO
 
 TRAIN = {**yaml.safe_load((REPO / "params.yaml").read_text())["train"], "pretrained": "none", "frozen_stages": 0}
+TRAIN_CONFIG = train_config(TRAIN)  # the Train config of TRAIN, as the stage builds params.yaml's
 STEMS = ("mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal")
 
 # 3 trials, at most 2 epochs; the loss choice holds a name train_model rejects. The stage test runs it
@@ -114,20 +116,20 @@ def test_each_kind_becomes_a_ray_domain_that_samples_in_range():
 ])
 def test_a_malformed_entry_fails_naming_its_key(space, message):
     with pytest.raises(ValueError) as caught:
-        parse_space(space, TRAIN, max_t=6)
+        parse_space(space, TRAIN_CONFIG, max_t=6)
     assert message in str(caught.value)
 
 
 def test_model_is_not_sampled_when_the_trials_fine_tune_pretrained_weights():
     with pytest.raises(ValueError) as caught:
-        parse_space({"model": {"choice": ["resnet18"]}}, {**TRAIN, "pretrained": "packaged"}, max_t=6)
+        parse_space({"model": {"choice": ["resnet18"]}}, train_config({**TRAIN, "pretrained": "packaged"}), max_t=6)
     assert str(caught.value) == ("tune.space.model: the trials fine-tune the weights the weights stage fetched for "
                                  f"train.model ({TRAIN['model']}); sample model only with train.pretrained none")
 
 
 def test_the_first_trial_is_the_train_block_when_it_lies_inside_the_space():
     space = check_space({"lr": {"loguniform": [0.001, 0.01]}, "loss.name": {"choice": ["focal", "cross_entropy"]},
-                         "batch_size": {"randint": [16, 33]}}, TRAIN, max_t=6)
+                         "batch_size": {"randint": [16, 33]}}, TRAIN_CONFIG, max_t=6)
     train = {**TRAIN, "lr": 0.002, "batch_size": 32}
     assert default_point(space, train, 6) == {"lr": 0.002, "loss.name": "cross_entropy", "batch_size": 32}
     assert default_point(space, {**train, "lr": 0.02}, 6) is None        # outside loguniform's range
@@ -212,8 +214,8 @@ def test_asha_stops_weak_trials_but_never_the_start_trial_before_max_t():
 def suggestions(tune_cfg, count, start=None):
     from src.tuning.search import METRIC, MODE, make_searcher
 
-    domains = parse_space(tune_cfg["space"], TRAIN, tune_cfg["max_t"])
-    searcher = make_searcher(domains, tune_cfg, start)
+    domains = parse_space(tune_cfg["space"], TRAIN_CONFIG, tune_cfg["max_t"])
+    searcher = make_searcher(domains, block_config("tune", tune_cfg), start)
     searcher.set_search_properties(METRIC, MODE, domains)
     configs = []
     for i in range(count):
@@ -305,7 +307,7 @@ def test_bad_space_fails_before_ray_starts(tmp_path):
 @pytest.mark.pipeline
 def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_path):
     from src.tuning.trainable import trial_scratch
-    from tests.test_tune_kill import recorded, rows_since_restore
+    from tests.test_tune_kill import checkpointed, rows_since_restore
 
     tune = {**TINY_TUNE, "num_samples": 2, "max_t": 4, "grace_period": 4,
             "space": {"lr": {"loguniform": [0.003, 0.03]}}}
@@ -317,9 +319,10 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     experiment = workspace / "scratch" / "tune" / "search"
 
     def mid_trial():
-        """{trial: epoch} of the trials Tune's snapshot (what a resume restores) records unfinished after a
-        saved epoch; a checkpoint folder on disk is not enough: the snapshot may not know it yet."""
-        return {trial: epoch for trial, (status, epoch) in recorded(experiment).items()
+        """{trial: epoch} of the trials Tune's snapshot (what a resume restores) records unfinished with a
+        checkpoint of a saved epoch; a checkpoint folder on disk, or a reported epoch, is not enough: the
+        snapshot may not know its checkpoint yet."""
+        return {trial: epoch for trial, (status, epoch) in checkpointed(experiment).items()
                 if status != "TERMINATED" and 1 <= epoch < tune["max_t"]}
 
     deadline = time.time() + 300
@@ -339,7 +342,7 @@ def test_interrupted_search_resumes_its_trials_from_their_last_checkpoint(tmp_pa
     # The interrupt landed mid-trial: the snapshot a resume restores records a trial unfinished after a
     # saved epoch. Else the resume below would be a restart from scratch, and prove nothing.
     at_interrupt = mid_trial()
-    assert at_interrupt, f"the interrupt did not land mid-trial; recorded (status, epoch): {recorded(experiment)}"
+    assert at_interrupt, f"the interrupt did not land mid-trial; (status, checkpoint epoch): {checkpointed(experiment)}"
 
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["tune"]["resume"] = True
@@ -364,11 +367,11 @@ def test_tune_block_checks_name_what_is_wrong():
     from src.tuning.space import check_tune
 
     cfg = yaml.safe_load((REPO / "params.yaml").read_text())["tune"]
-    assert set(check_tune(cfg, TRAIN)) == set(cfg["space"])
-    with pytest.raises(ValueError, match=r"tune: missing key\(s\) \['max_t'\]"):
-        check_tune({k: v for k, v in cfg.items() if k != "max_t"}, TRAIN)
-    with pytest.raises(ValueError, match="grace_period <= max_t"):
-        check_tune({**cfg, "grace_period": cfg["max_t"] + 1}, TRAIN)
+    assert set(check_tune(block_config("tune", cfg), TRAIN_CONFIG)) == set(cfg["space"])
+    with pytest.raises(ValueError, match=r"tune block: missing key 'tune\.max_t'"):
+        block_config("tune", {k: v for k, v in cfg.items() if k != "max_t"})
+    with pytest.raises(ValueError, match="need grace_period <= max_t, got 5 and 4"):
+        block_config("tune", {**cfg, "grace_period": cfg["max_t"] + 1})
 
 
 @pytest.mark.pipeline

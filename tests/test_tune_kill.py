@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from ray.tune.utils.serialization import TuneFunctionDecoder
+
 from src.tuning import lost_checkpoints
 from tests.helpers.workspace import env, reference_run, run
 
@@ -55,20 +57,34 @@ def finishes_every_trial(ws):
     assert (trials["epochs_run"] == TUNE["max_t"]).all() and trials["error"].isna().all(), trials
 
 
-def recorded(experiment):
-    """{trial id: (status, epoch of its last result)} in Tune's latest experiment snapshot: what a resume
-    restores (Tune rewrites the file at least every 10 s and after each trial checkpoint)."""
+def snapshot_trials(experiment):
+    """[(trial, run metadata JSON)] of Tune's latest experiment snapshot: what a resume restores (Tune
+    rewrites the file at least every 10 s and after each trial checkpoint); [] when none can be read yet."""
     snapshot = lost_checkpoints.newest_snapshot(experiment)
     if snapshot is None:
-        return {}
+        return []
     try:
         trials = json.loads(snapshot.read_text())["trial_data"]
     except (json.JSONDecodeError, KeyError):  # caught mid-write: look again
-        return {}
+        return []
+    return [(json.loads(trial), run_metadata) for trial, run_metadata in trials]
+
+
+def recorded(experiment):
+    """{trial id: (status, epoch of its last result)} in the latest snapshot."""
+    return {trial["trial_id"]: (trial["status"], (json.loads(run_metadata).get("last_result") or {}).get("epoch", 0))
+            for trial, run_metadata in snapshot_trials(experiment)}
+
+
+def checkpointed(experiment):
+    """{trial id: (status, epoch of its latest checkpoint)} in the latest snapshot: the epoch a resume
+    continues after. It can lag the last result: a snapshot may be written between a trial's report and
+    the registration of that report's checkpoint."""
     states = {}
-    for trial, run_metadata in trials:
-        trial, last = json.loads(trial), json.loads(run_metadata).get("last_result") or {}
-        states[trial["trial_id"]] = (trial["status"], last.get("epoch", 0))
+    for trial, run_metadata in snapshot_trials(experiment):
+        manager = lost_checkpoints.checkpoint_manager(TuneFunctionDecoder(allow_cloudpickle=True).decode(run_metadata))
+        states[trial["trial_id"]] = (trial["status"], lost_checkpoints.epoch_of(manager and
+                                                                                 manager._latest_checkpoint_result))
     return states
 
 

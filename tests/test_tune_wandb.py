@@ -11,7 +11,8 @@ import pytest
 
 from src.tuning import wandb_log
 from src.tuning.space import check_tune
-from tests.test_tune import TINY_TUNE, TRAIN, make_workspace, run_stage
+from src.config.params import block_config
+from tests.test_tune import TINY_TUNE, TRAIN_CONFIG, make_workspace, run_stage
 
 ON = {"project": "tune-test", "group": "tiny"}
 
@@ -35,6 +36,7 @@ def wandb_env(root):
 @pytest.mark.parametrize("tune", [TINY_TUNE, {**TINY_TUNE, "wandb": {"project": "", "group": "g"}},
                                   {**TINY_TUNE, "wandb": {}}])
 def test_off_by_default_adds_no_callback(tune, tmp_path):
+    tune = block_config("tune", tune)
     assert wandb_log.settings(tune) is None and wandb_log.callbacks(tune, tmp_path) == []
 
 
@@ -54,8 +56,8 @@ def test_default_search_passes_no_callback_to_ray(no_wandb_env, monkeypatch, tmp
     monkeypatch.setattr(search.tune, "Tuner", Tuner)
     monkeypatch.setenv("WANDB_MODE", "offline")
     domains = {"lr": search.tune.loguniform(0.003, 0.03)}
-    search.run_search(None, domains, TINY_TUNE, tmp_path / "search")
-    search.run_search(None, domains, {**TINY_TUNE, "wandb": ON}, tmp_path / "search")
+    search.run_search(None, domains, block_config("tune", TINY_TUNE), tmp_path / "search")
+    search.run_search(None, domains, block_config("tune", {**TINY_TUNE, "wandb": ON}), tmp_path / "search")
     from ray.air.integrations.wandb import WandbLoggerCallback
 
     assert seen[0] in ([], None)
@@ -66,29 +68,30 @@ def test_on_builds_rays_callback_with_project_group_and_forwarded_env(no_wandb_e
     from ray.air.integrations.wandb import WandbLoggerCallback
 
     monkeypatch.setenv("WANDB_MODE", "offline")
-    callback, = wandb_log.callbacks({**TINY_TUNE, "wandb": ON}, tmp_path / "ray")
+    callback, = wandb_log.callbacks(block_config("tune", {**TINY_TUNE, "wandb": ON}), tmp_path / "ray")
     assert isinstance(callback, WandbLoggerCallback)
     assert (callback.project, callback.group) == ("tune-test", "tiny")
     # wandb.init() arguments: the mode, and the folder (beside the experiment by default); no key.
     assert callback.kwargs == {"mode": "offline", "dir": str(tmp_path / "ray")} and (tmp_path / "ray").is_dir()
     monkeypatch.setenv("WANDB_DIR", str(tmp_path / "elsewhere"))
-    callback, = wandb_log.callbacks({**TINY_TUNE, "wandb": {"project": "p", "group": ""}}, tmp_path / "ray")
+    callback, = wandb_log.callbacks(block_config("tune", {**TINY_TUNE, "wandb": {"project": "p", "group": ""}}),
+                                   tmp_path / "ray")
     assert callback.kwargs["dir"] == str(tmp_path / "elsewhere")
     assert callback.group is None  # Ray then groups by the experiment name
 
 
 @pytest.mark.parametrize("value", [{"project": 1}, {"project": "p", "entity": "e"}, "p", ["p"]])
 def test_malformed_setting_fails_naming_tune_wandb(value):
-    with pytest.raises(ValueError, match=r"^tune\.wandb: expected"):
-        check_tune({**TINY_TUNE, "wandb": value}, TRAIN)
+    with pytest.raises(ValueError, match=r"^tune block: (unknown key )?'?tune\.wandb"):  # the params check's
+        block_config("tune", {**TINY_TUNE, "wandb": value})
 
 
 def test_on_without_the_wandb_package_fails_naming_tune_wandb(monkeypatch):
     monkeypatch.setitem(sys.modules, "wandb", None)  # `import wandb` now raises ImportError
-    check_tune({**TINY_TUNE, "wandb": {"project": "", "group": ""}}, TRAIN)  # off: wandb is not needed
+    check_tune(block_config("tune", {**TINY_TUNE, "wandb": {"project": "", "group": ""}}), TRAIN_CONFIG)  # off
     with pytest.raises(RuntimeError, match=r"tune\.wandb: W&B logging is on \(project 'tune-test'\) but the "
                                            r"wandb package cannot be imported"):
-        check_tune({**TINY_TUNE, "wandb": ON}, TRAIN)
+        check_tune(block_config("tune", {**TINY_TUNE, "wandb": ON}), TRAIN_CONFIG)
 
 
 # --- a real search, logged offline -------------------------------------------------------------

@@ -87,7 +87,7 @@ def describe(device, note=""):
 
 def stage_device(params):
     """The device of params.yaml's `device` key, with its line printed: every stage that runs torch calls it."""
-    device, note = resolve_device(params["device"])
+    device, note = resolve_device(params.device)
     print(describe(device, note), flush=True)
     return use_device(device)
 

@@ -1,10 +1,15 @@
 """Value checks for params.yaml: each returns None when the value is fine, else what was expected.
 Each check also carries `expects`, the full text of what it accepts (the params reference prints it)."""
 import numbers
+from collections.abc import Mapping
+from typing import Union
 
 
-def _described(check, expects):
+def _described(check, expects, kind=object):
+    """check.expects: what it accepts, in words; check.kind: the Python type of an accepted value (the
+    field type of src.config.tree's dataclasses; lists arrive there as tuples, mappings as Frozen)."""
     check.expects = expects
+    check.kind = kind
     return check
 
 
@@ -22,7 +27,7 @@ def integer(low=None, high=None):
             return "an integer"
         if low is not None and value < low or high is not None and value > high:
             return in_range
-    return _described(check, in_range if low is not None or high is not None else "an integer")
+    return _described(check, in_range if low is not None or high is not None else "an integer", int)
 
 
 def number(low=None, high=None, low_open=False, high_open=False):
@@ -35,14 +40,15 @@ def number(low=None, high=None, low_open=False, high_open=False):
         too_high = high is not None and (value >= high if high_open else value > high)
         if too_low or too_high:
             return in_range
-    return _described(check, in_range if low is not None or high is not None else "a number")
+    return _described(check, in_range if low is not None or high is not None else "a number", float)
 
 
 def one_of(*choices):
     def check(value):
         if value not in choices:
             return f"one of {list(choices)}"
-    return _described(check, f"one of {list(choices)}")
+    kinds = {type(choice) for choice in choices}
+    return _described(check, f"one of {list(choices)}", kinds.pop() if len(kinds) == 1 else object)
 
 
 def text(value):
@@ -50,7 +56,7 @@ def text(value):
         return "a string"
 
 
-text.expects = "a string"
+_described(text, "a string", str)
 
 
 def mapping(value):
@@ -58,7 +64,7 @@ def mapping(value):
         return "a mapping with a 'name' key, e.g. {name: AdamW}"
 
 
-mapping.expects = "a mapping with a 'name' key"
+_described(mapping, "a mapping with a 'name' key", Mapping)
 
 
 def matches(pattern, expects):
@@ -66,7 +72,7 @@ def matches(pattern, expects):
     def check(value):
         if not isinstance(value, str) or not pattern.match(value):
             return expects
-    return _described(check, expects)
+    return _described(check, expects, str)
 
 
 def non_empty_mapping(value):
@@ -74,7 +80,7 @@ def non_empty_mapping(value):
         return "a non-empty mapping"
 
 
-non_empty_mapping.expects = "a non-empty mapping"
+_described(non_empty_mapping, "a non-empty mapping", Mapping)
 
 
 def list_of(item_check, length=None, unique=False):
@@ -89,7 +95,7 @@ def list_of(item_check, length=None, unique=False):
             return "a list without repeats"
     size = "an empty list" if length == 0 else f"a list of {length}" if length else "a list"
     items = "" if length == 0 else f" x {item_check.expects}"
-    return _described(check, f"{size}{items}{', no repeats' if unique else ''}")
+    return _described(check, f"{size}{items}{', no repeats' if unique else ''}", tuple)
 
 
 def increasing(check_items):
@@ -99,7 +105,7 @@ def increasing(check_items):
             return problem
         if any(a >= b for a, b in zip(value, value[1:])):
             return "increasing values"
-    return _described(check, f"{check_items.expects}, increasing")
+    return _described(check, f"{check_items.expects}, increasing", check_items.kind)
 
 
 def either(*checks):
@@ -107,4 +113,4 @@ def either(*checks):
         problems = [c(value) for c in checks]
         if all(problems):
             return " or ".join(problems)
-    return _described(check, " or ".join(c.expects for c in checks))
+    return _described(check, " or ".join(c.expects for c in checks), Union[tuple(c.kind for c in checks)])

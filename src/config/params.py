@@ -1,6 +1,7 @@
 """Read params.yaml (safe_load only) and check all of it before any work starts: unknown keys
 (typos such as `trian.lr`), wrong types, out-of-range values and unknown names fail at once with
 the key, the value and what was expected."""
+import dataclasses
 import difflib
 import re
 from pathlib import Path
@@ -8,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from src.common.errors import first_line
-from src.config.schema import SCHEMA, is_optional, with_defaults
+from src.config.schema import SCHEMA, is_optional
+from src.config.tree import build
 
 
 class ParamsLoader(yaml.SafeLoader):
@@ -32,17 +34,17 @@ ParamsLoader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9]+)$"), list("-+0123456789."))
 
 
-def load_params(path="params.yaml", check=True):
-    """params.yaml, with every key, type, range and cross-check checked. The names in it (detector, model,
-    loss, transforms... TTA views) are checked by the pipeline (stages/plumbing/name_checks.py), which
-    imports the libraries that define them (torch, timm, albumentations: about 3 s): the check_params
-    stage checks all of them, the train and tune stages the train block's; the others need not
-    (check_params runs before any stage whenever params.yaml changes)."""
+def load_params(path="params.yaml"):
+    """params.yaml read, checked (every key, type, range and cross-check) and built once into the read-only
+    Params (src.config.tree) the stages pass down. The names in it (detector, model, loss, transforms...
+    TTA views) are checked by the pipeline (stages/plumbing/name_checks.py), which imports the libraries
+    that define them (torch, timm, albumentations: about 3 s): the check_params stage checks all of them,
+    the train and tune stages the train block's; the others need not (check_params runs before any stage
+    whenever params.yaml changes)."""
     path = Path(path)
     params = read_params_file(path)
-    if check:
-        check_params(params, path)
-    return params
+    check_params(params, path)
+    return build(params)
 
 
 class ParamsError(ValueError):
@@ -91,8 +93,9 @@ def meant(key):
                                                                                               cutoff=0.6)
 
 
-def check_params(params, path="params.yaml"):
-    """Raise ParamsError naming every problem: key, value, and what was expected."""
+def check_params(params, path="params.yaml", block=None):
+    """Raise ParamsError naming every problem: key, value, and what was expected. block: `params` holds only
+    this block of params.yaml ("train", "train.mix", ...; block_config), its required keys and rules."""
     flat = flatten(params)
     problems = []
     for key, value in flat.items():
@@ -103,42 +106,69 @@ def check_params(params, path="params.yaml"):
             expected = SCHEMA[key].check(value)
             if expected:
                 problems.append(f"{key} = {value!r}: expected {expected}")
-    blocks = {key.split(".")[0] for key in flat}
+    within = {block} if block else {key.split(".")[0] for key in flat} | {"seed"}
     for key in SCHEMA:
-        if key not in flat and not is_optional(key) and key.split(".")[0] in blocks | {"seed"}:
+        if key not in flat and not is_optional(key) and any(key == w or key.startswith(w + ".") for w in within):
             problems.append(f"missing key {key!r}")
-    if not problems:
+    if not problems and (block is None or "." not in block):
         problems = _cross_checks(params)
     if problems:
         raise ParamsError(f"{path}: " + "; ".join(problems))
 
 
+def block_config(block, mapping, where=None):
+    """One block of params.yaml ("train", "tune", "train.mix", ...: a tune trial's, a test's), checked as
+    check_params checks it in params.yaml and built into its read-only config (Params.train, ...)."""
+    nested = mapping
+    for part in reversed(block.split(".")):
+        nested = {part: nested}
+    check_params(nested, where or f"{block} block", block)
+    return build(mapping, block)
+
+
+def train_config(block, where="train block"):
+    """The Train config that train_model takes, from a train block (block_config)."""
+    return block_config("train", block, where)
+
+
 def _cross_checks(params):
-    k = params["split"]["k"]
-    problems = [f"train.folds: fold {fold} is outside 0..{k - 1} (split.k = {k})"
-                for fold in params["train"]["folds"] if fold >= k]
-    if "tune" in params and params["tune"]["fold"] >= k:
-        problems.append(f"tune.fold = {params['tune']['fold']}: outside 0..{k - 1} (split.k = {k})")
-    if not params["train"]["folds"]:
-        problems.append("train.folds: at least one fold is needed")
-    train = with_defaults(params["train"], "train")
-    resample = train["resample"]
-    if 0 < resample["max_count"] < resample["min_count"]:
-        problems.append(f"train.resample: min_count {resample['min_count']} > max_count {resample['max_count']}")
+    """The rules between keys, each checked here only (a single block is checked on its own rules)."""
+    problems = []
+    train, k = params.get("train"), params.get("split", {}).get("k")
+    if train is not None:
+        problems += _train_rules(build(train, "train"))
+        if k is not None:
+            problems += [f"train.folds: fold {fold} is outside 0..{k - 1} (split.k = {k})"
+                         for fold in train["folds"] if fold >= k]
+    if "tune" in params:
+        tune = build(params["tune"], "tune")
+        if k is not None and tune.fold >= k:
+            problems.append(f"tune.fold = {tune.fold}: outside 0..{k - 1} (split.k = {k})")
+        if tune.grace_period > tune.max_t:
+            problems.append(f"tune: need grace_period <= max_t, got {tune.grace_period} and {tune.max_t}")
+        if train is not None and tune.task != "all" and train.get("heads") == "multi":
+            problems.append(f"tune.task: {tune.task} tunes one attribute's model; train.heads multi is the 18-class "
+                            f"model's: use heads single (-S train.heads=single)")
+    return problems
+
+
+def _train_rules(train):
     from src.labels.tasks import check_tasks  # the one definition of a valid train.tasks
-    tasks = params["train"]["tasks"]
+
+    problems = []
+    if not train.folds:
+        problems.append("train.folds: at least one fold is needed")
+    if 0 < train.resample.max_count < train.resample.min_count:
+        problems.append(f"train.resample: min_count {train.resample.min_count} > max_count "
+                        f"{train.resample.max_count}")
     try:
-        check_tasks(tasks)
+        check_tasks(list(train.tasks))
     except ValueError as e:
         problems.append(str(e))
     else:
-        if tasks != ["all"] and train["heads"] == "multi":
+        if list(train.tasks) != ["all"] and train.heads == "multi":
             problems.append("train.heads: multi predicts all 18 classes from one model; with train.tasks "
                             "[mask, gender, age] use heads single")
-    tune_task = with_defaults(params["tune"], "tune")["task"] if "tune" in params else "all"
-    if tune_task != "all" and train["heads"] == "multi":
-        problems.append(f"tune.task: {tune_task} tunes one attribute's model; train.heads multi is the 18-class "
-                        f"model's: use heads single (-S train.heads=single)")
-    if train["heads"] == "multi" and not any(train["head_weights"].values()):
+    if train.heads == "multi" and not any(dataclasses.astuple(train.head_weights)):
         problems.append("train.head_weights: at least one head needs a weight > 0")
     return problems

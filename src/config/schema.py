@@ -1,7 +1,7 @@
 """Every key of params.yaml, declared once: its check (type, range, allowed values), its default when it
-may be absent, and what it means. Validation (src.config.params), defaults at the point of use (defaults_of),
-the tune stage's key checks and the params reference (docs/params.md, `python -m src.config.schema`)
-all come from here. Names of library things (timm model, loss, optimizer, transform, ...) are checked
+may be absent, and what it means. Validation (src.config.params), the typed read-only config the stages
+pass down (src.config.tree: a field per key, absent keys at their default) and the params reference
+(docs/params.md, `python -m src.config.schema`) all come from here. Names of library things (timm model, loss, optimizer, transform, ...) are checked
 by the factory that builds them (src.common.factory), from the library's own registry."""
 import sys
 from dataclasses import dataclass
@@ -136,45 +136,14 @@ def is_optional(key: str) -> bool:
     return SCHEMA[key].default is not REQUIRED
 
 
-def defaults_of(block: str) -> dict:
-    """The nested defaults of the optional keys under `block` ("train", "train.mix", ...)."""
-    nested = {}
-    for key, param in SCHEMA.items():
-        if key.startswith(block + ".") and param.default is not REQUIRED:
-            *parents, leaf = key[len(block) + 1:].split(".")
-            node = nested
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = param.default
-    return nested
-
-
-def with_defaults(cfg: dict | None, block: str) -> dict:
-    """A copy of `cfg` (the `block` of params.yaml) with every absent optional key at its default."""
-    return _merge(defaults_of(block), cfg or {})
-
-
-def _merge(defaults, given):
-    merged = dict(given)
-    for key, value in defaults.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(value, merged[key])
-        elif key not in merged:
-            merged[key] = value
-    return merged
-
-
-def required_keys(block: str) -> list:
-    """The keys directly under `block` that params.yaml must hold."""
-    return [key[len(block) + 1:] for key, param in SCHEMA.items()
-            if key.startswith(block + ".") and param.default is REQUIRED and "." not in key[len(block) + 1:]]
-
-
 def reference() -> str:
     """docs/params.md: one row per key."""
     rows = ["# params.yaml reference", "",
             "Generated from src/config/schema.py by `python -m src.config.schema > docs/params.md`; "
             "tests/test_params.py checks it is current. Keys with a default may be left out of params.yaml.", "",
+            "The stages read params.yaml once (`src.config.params.load_params`): checked, then built into one "
+            "read-only `Params` (src/config/tree.py) with a typed field per key and every absent key at its "
+            "default, passed down as `params.train`, `params.train.mix`, ...", "",
             "| key | accepts | if absent | meaning |", "|---|---|---|---|"]
     for key, param in SCHEMA.items():
         accepts = param.check.expects + (f"; names: {param.names}" if param.names else "")

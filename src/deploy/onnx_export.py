@@ -12,7 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from src.inference.decision import CLASS_AGE
+from src.config.tree import thaw
+from src.inference.decision import CLASS_AGE, decide
+from src.inference.ensemble import soft_vote
 from src.inference.predict import TTA_VIEWS
 from src.labels.classes import NUM_CLASSES, class_name
 from src.labels.tasks import SEPARATE
@@ -67,6 +69,24 @@ def onnx_predict(onnx_file, crops):
     return probs, classes
 
 
+TOLERANCE = 1e-4  # largest |probability difference| onnxruntime may show against torch
+
+
+def check_against_torch(onnx_file, members, tta, decision, crops, batch_size):
+    """The exported file run by onnxruntime on `crops` gives torch's soft vote (src.inference.ensemble) within
+    TOLERANCE and the classes the decision rule picks from its probabilities, or RuntimeError. Returns the
+    largest |probability difference|."""
+    probs, classes = onnx_predict(onnx_file, crops)
+    torch_probs = soft_vote(members, crops, batch_size, torch.device("cpu"), tta)
+    diff = float(np.abs(probs - torch_probs).max())
+    rule_kept = np.array_equal(classes, decide(decision, probs))
+    if diff > TOLERANCE or not rule_kept:
+        raise RuntimeError(f"predict --export-onnx: onnxruntime disagrees with torch on {len(crops)} eval crops "
+                           f"(max |probability difference| {diff:.2e}, tolerance {TOLERANCE}; classes "
+                           f"{'as' if rule_kept else 'not as'} the decision rule picks)")
+    return diff
+
+
 CROP_RECIPE = ("a face box (x1, y1, x2, y2) from the detector, grown by margin x its width and height on each side, "
                "widened to size's height:width ratio about its centre, cut (black beyond the photo) and resized to "
                "size with area interpolation (src.face_crop.boxes.crop_region, cut); no face found: prior_region "
@@ -84,7 +104,7 @@ def export_card(onnx_name, n_members, tta, decision, face_crop, prior, crop_size
             "classes": [class_name(c) for c in range(NUM_CLASSES)],
             "class_index": "mask * 6 + gender * 3 + age band",
             "members": n_members, "tta": list(tta), "decision": decision,
-            "face_crop": {key: face_crop[key] for key in ("detector", "min_face_size", "detect_scale",
-                                                          "retry_thresholds", "margin", "size", "center_size")},
+            "face_crop": {key: thaw(getattr(face_crop, key)) for key in (
+                "detector", "min_face_size", "detect_scale", "retry_thresholds", "margin", "size", "center_size")},
             "prior_region": list(prior) if prior is not None else None,
             "crop": CROP_RECIPE}

@@ -103,8 +103,8 @@ def crop_table(data_dir, table, groups, detector, face_crop, out_file, on_bad_im
     """crop_faces over table["path"] with params.yaml's face_crop geometry; returns (the cropped rows of
     table joined with their boxes, skipped [(path, reason)])."""
     manifest, skipped = crop_faces(data_dir, table["path"].tolist(), groups, detector, out_file,
-                                   size=face_crop["size"], margin=face_crop["margin"],
-                                   center_size=face_crop["center_size"], chunk_size=face_crop["batch_size"],
+                                   size=face_crop.size, margin=face_crop.margin,
+                                   center_size=face_crop.center_size, chunk_size=face_crop.batch_size,
                                    on_bad_image=on_bad_image, prior=prior, desc=desc)
     rows = table.iloc[manifest.pop("row")].reset_index(drop=True)
     return pd.concat([rows, manifest], axis=1), skipped

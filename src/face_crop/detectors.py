@@ -79,6 +79,6 @@ def build_detector(name, **kwargs):
 
 def detector_from_params(face_crop, device=None):
     """The detector params.yaml's face_crop block names, with its settings, on `device` (a torch device)."""
-    return build_detector(face_crop["detector"], min_face_size=face_crop["min_face_size"],
-                          detect_scale=face_crop["detect_scale"], retry_thresholds=face_crop["retry_thresholds"],
+    return build_detector(face_crop.detector, min_face_size=face_crop.min_face_size,
+                          detect_scale=face_crop.detect_scale, retry_thresholds=face_crop.retry_thresholds,
                           device=device)

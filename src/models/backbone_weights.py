@@ -13,6 +13,7 @@ The stage writes weights/<model>.safetensors (timm's naming, the ImageNet classi
 train stage replaces it) and weights/source.json (model, source, normalisation the weights were
 trained with, tensor count). DVC caches both: `dvc push` shares them and a pulled clone never downloads.
 """
+import dataclasses
 import importlib.util
 import json
 from pathlib import Path
@@ -21,7 +22,6 @@ import timm
 import torch
 
 from src.common.errors import WeightsError
-from src.config.schema import with_defaults
 from src.models.networks import load_backbone, read_weights_file  # as training reads and fits them
 
 SOURCES = ("none", "packaged", "hub")
@@ -95,8 +95,8 @@ def hub_state(model_name):
 
 
 def pretrained_source(train):
-    """train.pretrained as a source or a file name: an empty or absent value means none (random init)."""
-    return with_defaults(train, "train")["pretrained"] or "none"
+    """train.pretrained (of the Train config) as a source or a file name: empty means none (random init)."""
+    return train.pretrained or "none"
 
 
 def file_state(model_name, path):
@@ -128,18 +128,18 @@ def write_weights(folder, model_name, source, state, norm):
     return record
 
 
-def with_backbone(cfg, folder):
-    """The train block as training uses it: `pretrained` the weights file the weights stage wrote for
-    cfg's model ("" for random init), `mean`/`std` those the weights were trained with (when known,
+def with_backbone(train, folder):
+    """The Train config as training uses it (a changed copy): `pretrained` the weights file the weights stage
+    wrote for its model ("" for random init), `mean`/`std` those the weights were trained with (when known,
     else train.mean/std). Fails when the folder holds another model's weights."""
     record_file = Path(folder) / "source.json"
     if not record_file.is_file():
         raise WeightsError(f"{record_file}: missing; run `dvc repro weights` (or `dvc pull weights`)")
     record = json.loads(record_file.read_text())
-    wanted = (cfg["model"], pretrained_source(cfg))
+    wanted = (train.model, pretrained_source(train))
     if (record["model"], record["pretrained"]) != wanted:
         raise WeightsError(f"{record_file}: holds weights of {record['model']} from {record['pretrained']!r}; "
                            f"train.model/pretrained ask for {wanted[0]} from {wanted[1]!r}: run `dvc repro weights`")
-    norm = record["normalisation"] or {"mean": cfg["mean"], "std": cfg["std"]}
+    norm = record["normalisation"] or {"mean": train.mean, "std": train.std}
     file = str(Path(folder) / record["file"]) if record["file"] else ""
-    return {**cfg, "pretrained": file, "mean": list(norm["mean"]), "std": list(norm["std"])}
+    return dataclasses.replace(train, pretrained=file, mean=tuple(norm["mean"]), std=tuple(norm["std"]))

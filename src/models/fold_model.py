@@ -10,27 +10,20 @@ from torch import nn
 
 from src.common.errors import BadInputError, first_line
 from src.common.factory import pick
-from src.config.schema import with_defaults
+from src.config.tree import thaw
 from src.labels.tasks import num_classes
 from src.models.networks import build_model
 
 MEMBER_METHODS = ("none", "voting", "bagging", "snapshot")
 
 
-def members_spec(cfg):
-    """train.members with its defaults filled in; an unknown method fails naming the valid ones."""
-    spec = with_defaults(cfg, "train")["members"]
-    pick("train.members.method", MEMBER_METHODS, spec["method"], "method")
-    return spec
-
-
-def network_args(cfg, task="all"):
-    """build_model arguments of train.model / heads for a model of `task` (src.labels.tasks)."""
-    cfg = with_defaults(cfg, "train")
-    weights = "" if cfg["pretrained"] == "none" else cfg["pretrained"]  # a weights file (see with_backbone)
-    return {"name": cfg["model"], "num_classes": num_classes(task), "pretrained": weights,
-            "drop_rate": cfg["drop_rate"], "heads": cfg["heads"], "mean": tuple(cfg["mean"]),
-            "std": tuple(cfg["std"]), "frozen_stages": cfg["frozen_stages"]}
+def network_args(train, task="all"):
+    """build_model arguments of train.model / heads for a model of `task` (src.labels.tasks); train: the
+    Train config (src.config.tree), its `pretrained` a weights file or "" (see with_backbone)."""
+    weights = "" if train.pretrained == "none" else train.pretrained
+    return {"name": train.model, "num_classes": num_classes(task), "pretrained": weights,
+            "drop_rate": train.drop_rate, "heads": train.heads, "mean": tuple(train.mean),
+            "std": tuple(train.std), "frozen_stages": train.frozen_stages}
 
 
 class Estimator(nn.Module):
@@ -56,19 +49,20 @@ class AveragedMembers(nn.Module):
         return probs.clamp_min(1e-12).log()
 
 
-def build_network(cfg, task="all"):
-    """The fold model: one network, or (train.members.method != none) an untrained AveragedMembers."""
-    spec = members_spec(cfg)
-    if spec["method"] == "none":
-        return build_model(**network_args(cfg, task))
-    return AveragedMembers([Estimator(**network_args(cfg, task)) for _ in range(spec["n_estimators"])])
+def build_network(args, members):
+    """The fold model: one network of build_model `args` (network_args), or, when members (train.members as
+    {"method", "n_estimators"}) names a torchensemble method, an untrained AveragedMembers of them."""
+    method = pick("train.members.method", MEMBER_METHODS, members["method"], "method")
+    if method == "none":
+        return build_model(**args)
+    return AveragedMembers([Estimator(**args) for _ in range(members["n_estimators"])])
 
 
-def checkpoint_payload(cfg, model_state, task="all"):
-    """What a fold model file holds: weights plus what is needed to rebuild and feed the model."""
-    return {"model": cfg["model"], "task": task, "num_classes": num_classes(task), "state_dict": model_state,
-            "heads": with_defaults(cfg, "train")["heads"], "members": members_spec(cfg),
-            "mean": list(cfg["mean"]), "std": list(cfg["std"])}
+def checkpoint_payload(train, model_state, task="all"):
+    """What a fold model file holds: weights plus what is needed to rebuild and feed the model (plain
+    data: the file is read with weights_only)."""
+    return {"model": train.model, "task": task, "num_classes": num_classes(task), "state_dict": model_state,
+            "heads": train.heads, "members": thaw(train.members), "mean": list(train.mean), "std": list(train.std)}
 
 
 FILE_KEYS = ("model", "task", "num_classes", "state_dict", "heads", "members", "mean", "std")
@@ -94,9 +88,9 @@ def load_fold_model(path, device, task=None):
     if classes != num_classes(held):
         raise BadInputError(path, f"holds the {held!r} model with {classes} classes; that model has "
                                   f"{num_classes(held)}")
-    cfg = {"model": checkpoint["model"], "heads": checkpoint["heads"], "members": checkpoint["members"],
-           "mean": checkpoint["mean"], "std": checkpoint["std"]}
-    model = build_network(cfg, checkpoint["task"])
+    args = {"name": checkpoint["model"], "num_classes": classes, "heads": checkpoint["heads"],
+            "mean": tuple(checkpoint["mean"]), "std": tuple(checkpoint["std"])}
+    model = build_network(args, checkpoint["members"])
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as e:

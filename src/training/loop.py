@@ -17,11 +17,11 @@ from torch.utils.data import RandomSampler
 from src.common.atomic import save_torch
 from src.common.device import autocast, channels_last, place_model, resolve_device, resolve_workers
 from src.common.progress import progress
-from src.config.schema import with_defaults
+from src.config.tree import thaw
 from src.data.crop_dataset import CropDataset, SeededItems, make_loader
 from src.inference.predict import inference_loader, predict_probs
 from src.labels.tasks import num_classes, task_labels, task_score
-from src.models.fold_model import members_spec, network_args
+from src.models.fold_model import network_args
 from src.models.networks import backbone_parameters, build_model, check_heads
 from src.training.fold_members import fit_members
 from src.training.losses import MultiHeadLoss, build_loss
@@ -42,20 +42,20 @@ class TrainResult:
     history: list = field(default_factory=list)
 
 
-def build_criterion(cfg, class_counts):
+def build_criterion(train, class_counts):
     """train.loss on the 18 classes, or with heads=multi the weighted sum of the per-head losses."""
-    cfg = with_defaults(cfg, "train")
-    if cfg["heads"] == "multi":
-        return MultiHeadLoss(cfg["loss"], class_counts, cfg["head_weights"])
-    return build_loss(cfg["loss"], class_counts)
+    if train.heads == "multi":
+        return MultiHeadLoss(train.loss, class_counts, thaw(train.head_weights))
+    return build_loss(train.loss, class_counts)
 
 
 def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume_path=None, device=None,
                 task="all", on_history=None):
     """Train one model of `task` (src.labels.tasks) on (train_x, train_y), select the epoch by validation macro F1.
 
-    cfg: the params.yaml `train` block, its `pretrained` a weights file or "" (src.models.backbone_weights.with_backbone
-    turns train.pretrained into that file and the weights' normalisation).
+    cfg: the Train config (src.config.tree: params.yaml's `train` block as load_params or train_config built
+    it), its `pretrained` a weights file or "" (src.models.backbone_weights.with_backbone turns train.pretrained
+    into that file and the weights' normalisation).
     *_x: N x H x W x 3 uint8 crops, *_y: 18-class labels (a task
     model learns and is scored on the task's labels read off them: TrainResult.val_probs is N x classes).
     on_history(history) is called after every epoch with every epoch's metrics so far, a resumed run's
@@ -64,37 +64,36 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
     device: a torch.device (default: params.yaml's `auto`, src.common.device.resolve_device).
     resume_path: a last-epoch checkpoint file, written every epoch and resumed from when present
     (not with a train.members method: torchensemble runs its own loop, see src.training.fold_members)."""
-    cfg = with_defaults(cfg, "train")
     device = device or resolve_device("auto")[0]
-    workers = resolve_workers(cfg["num_workers"], device)
+    workers = resolve_workers(cfg.num_workers, device)
     args = network_args(cfg, task)
     check_heads(args["heads"], args["num_classes"])  # a network that cannot learn `task` fails before any work
-    fingerprint = run_fingerprint({**cfg, "task": task}, seed, train_x, train_y, val_y)
+    fingerprint = run_fingerprint({**thaw(cfg), "task": task}, seed, train_x, train_y, val_y)
     train_y, val_y = task_labels(train_y, task), task_labels(val_y, task)
-    resample = cfg["resample"]
-    if resample["min_count"] or resample["max_count"]:
-        rows = resample_indices(train_y, resample["min_count"], resample["max_count"], seed)
+    resample = cfg.resample
+    if resample.min_count or resample.max_count:
+        rows = resample_indices(train_y, resample.min_count, resample.max_count, seed)
         train_x, train_y = train_x[rows], np.asarray(train_y)[rows]
     # The initial weights (this network's, or the estimators torchensemble builds) come from `seed`;
     # the criterion and the mixer draw nothing from torch's generator.
     torch.manual_seed(seed)
     class_counts = np.bincount(train_y, minlength=num_classes(task))
     loss_fn = build_criterion(cfg, class_counts).to(device)
-    mixer = build_mixer(cfg["mix"], cfg["loss"]["name"], num_classes(task))
-    if members_spec(cfg)["method"] != "none":
-        return _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history, device,
-                              workers, task)
+    mixer = build_mixer(cfg.mix, cfg.loss["name"], num_classes(task))
+    if cfg.members.method != "none":
+        return _train_members(cfg, args, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history,
+                              device, workers, task)
     model = place_model(build_model(**args), device)
     # Pretrained backbone at lr * train.backbone_lr, the new classifier/heads at lr (1.0: one rate).
-    groups = layered_groups(model.parameters(), backbone_parameters(model), cfg["lr"], cfg["backbone_lr"])
-    optimizer = build_optimizer(cfg["optimizer"], groups, cfg["lr"])
-    steps_per_epoch = max(1, len(train_x) // cfg["batch_size"])
-    scheduler, step_per = build_scheduler(cfg["scheduler"], optimizer, cfg["epochs"], steps_per_epoch)
-    warmup = LinearWarmup(optimizer, round(cfg["warmup_epochs"] * steps_per_epoch))
+    groups = layered_groups(model.parameters(), backbone_parameters(model), cfg.lr, cfg.backbone_lr)
+    optimizer = build_optimizer(cfg.optimizer, groups, cfg.lr)
+    steps_per_epoch = max(1, len(train_x) // cfg.batch_size)
+    scheduler, step_per = build_scheduler(cfg.scheduler, optimizer, cfg.epochs, steps_per_epoch)
+    warmup = LinearWarmup(optimizer, round(cfg.warmup_epochs * steps_per_epoch))
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
 
     loader, train_tf, sampler, generator = train_loader(cfg, train_x, train_y, seed, workers)
-    val_loader = inference_loader(val_x, cfg["batch_size"] * 2, workers)  # one per fold: its workers persist
+    val_loader = inference_loader(val_x, cfg.batch_size * 2, workers)  # one per fold: its workers persist
 
     state = {"epoch": 0, "best_f1": -1.0, "best_epoch": -1, "best_state": None, "best_probs": None,
              "bad_epochs": 0, "history": [], "fingerprint": fingerprint}
@@ -104,9 +103,11 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
             print(f"{resume_path}: from another run (params, data or code differ); training from epoch 1",
                   file=sys.stderr)
         state = restored or state
+        if restored and on_history:
+            on_history(state["history"])  # the restored epochs' curve, before the first new epoch (or none)
 
-    for epoch in range(state["epoch"], cfg["epochs"]):
-        if state["bad_epochs"] >= cfg["patience"]:
+    for epoch in range(state["epoch"], cfg.epochs):
+        if state["bad_epochs"] >= cfg.patience:
             break
         epoch_seed = seed * 1000 + epoch
         torch.manual_seed(epoch_seed)
@@ -122,7 +123,7 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
         loss_fn.set_epoch(epoch)
         train_loss = train_epoch(model, loader, loss_fn, optimizer, scheduler if step_per == "batch" else None,
                                   scaler, device, mixer, warmup, first_step=epoch * len(loader),
-                                  clip_norm=cfg["grad_clip_norm"])
+                                  clip_norm=cfg.grad_clip_norm)
         if scheduler is not None and step_per == "epoch":
             scheduler.step()
         val_probs = predict_probs(model, None, None, device, loader=val_loader)
@@ -146,32 +147,33 @@ def train_model(cfg, train_x, train_y, val_x, val_y, seed, on_epoch=None, resume
                        state["epoch"], state["history"])
 
 
-def _train_members(cfg, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history, device, workers, task):
+def _train_members(cfg, args, train_x, train_y, val_x, val_y, seed, loss_fn, on_epoch, on_history, device, workers,
+                   task):
     """torchensemble trains all epochs in its own loop; the result is scored once, in eval mode."""
     loader, train_tf, _, generator = train_loader(cfg, train_x, train_y, seed, workers)
     generator.manual_seed(seed)
     if train_tf is not None:
         train_tf.set_random_seed(seed)
-    model = fit_members(cfg, network_args(cfg, task), loss_fn, loader, device)
-    val_probs = predict_probs(model, val_x, cfg["batch_size"] * 2, device, num_workers=workers)
+    model = fit_members(cfg, args, loss_fn, loader, device)
+    val_probs = predict_probs(model, val_x, cfg.batch_size * 2, device, num_workers=workers)
     # torchensemble does not return its losses: report the ensemble's training-set NLL (eval mode).
-    train_nll = _val_metrics(train_y, predict_probs(model, train_x, cfg["batch_size"] * 2, device,
+    train_nll = _val_metrics(train_y, predict_probs(model, train_x, cfg.batch_size * 2, device,
                                                     num_workers=workers), task)["val_loss"]
-    metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs, task), "lr": cfg["lr"]}
+    metrics = {"train_loss": train_nll, **_val_metrics(val_y, val_probs, task), "lr": cfg.lr}
     if on_epoch:
-        on_epoch(cfg["epochs"] - 1, metrics, True)
+        on_epoch(cfg.epochs - 1, metrics, True)
     if on_history:
         on_history([metrics])
     # One history entry (the ensemble after all epochs): best_epoch indexes history, as elsewhere.
     return TrainResult({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, metrics["f1"], 0,
-                       val_probs, cfg["epochs"], [metrics])
+                       val_probs, cfg.epochs, [metrics])
 
 
 def train_loader(cfg, train_x, train_y, seed, workers):
     """The training loader (augmentation, sampler, shuffling) every training path uses; returns it with
     the parts reseeded each epoch: (loader, augmentation or None, sampler or None, shuffle generator)."""
-    train_tf = build_transform(cfg["augment"], train=True)
-    sampler = build_sampler(cfg["sampler"], np.asarray(train_y), seed)
+    train_tf = build_transform(cfg.augment, train=True)
+    sampler = build_sampler(cfg.sampler, np.asarray(train_y), seed)
     generator = torch.Generator()
     dataset = CropDataset(train_x, train_y, train_tf)
     if workers:
@@ -183,8 +185,8 @@ def train_loader(cfg, train_x, train_y, seed, workers):
         if sampler is None:
             sampler = RandomSampler(dataset, generator=torch.Generator())
         sampler = SeededItems(sampler)
-    loader = make_loader(dataset, cfg["batch_size"], workers, shuffle=True, sampler=sampler, generator=generator,
-                         drop_last=len(train_x) > cfg["batch_size"])
+    loader = make_loader(dataset, cfg.batch_size, workers, shuffle=True, sampler=sampler, generator=generator,
+                         drop_last=len(train_x) > cfg.batch_size)
     return loader, train_tf, getattr(sampler, "items", sampler), generator
 
 

@@ -13,11 +13,7 @@ import numpy as np
 from timm.data import Mixup
 from timm.data.mixup import mixup_target
 
-from src.common.factory import check_arguments
-from src.config.schema import defaults_of
 from src.labels.classes import NUM_CLASSES
-
-DEFAULTS = defaults_of("train.mix")  # train.mix's keys and their defaults (src.config.schema)
 
 
 def vertical_cutmix(images, lam, rng):
@@ -35,16 +31,15 @@ class Mixer:
     """__call__(images, labels) -> (images, soft targets [N, classes]); seeded per epoch with set_seed."""
 
     def __init__(self, cfg, num_classes=NUM_CLASSES):
-        check_arguments("train.mix", "mixing", cfg, sorted(DEFAULTS))
-        cfg = {**DEFAULTS, **cfg}
+        """cfg: the TrainMix config (src.config.tree: train.mix with its defaults)."""
         self.cfg, self.num_classes = cfg, num_classes
         self.rng = np.random.default_rng(0)
         # timm's Mixup draws from numpy's global generator; set_seed seeds it per epoch.
-        band = cfg["vertical"] and cfg["cutmix_alpha"] > 0  # the band replaces timm's CutMix
-        cutmix_alpha = 0.0 if band else cfg["cutmix_alpha"]
-        self.timm = Mixup(mixup_alpha=cfg["mixup_alpha"], cutmix_alpha=cutmix_alpha, prob=1.0 if band else cfg["prob"],
-                          switch_prob=cfg["switch_prob"], label_smoothing=cfg["label_smoothing"],
-                          num_classes=num_classes) if cfg["mixup_alpha"] > 0 or cutmix_alpha > 0 else None
+        band = cfg.vertical and cfg.cutmix_alpha > 0  # the band replaces timm's CutMix
+        cutmix_alpha = 0.0 if band else cfg.cutmix_alpha
+        self.timm = Mixup(mixup_alpha=cfg.mixup_alpha, cutmix_alpha=cutmix_alpha, prob=1.0 if band else cfg.prob,
+                          switch_prob=cfg.switch_prob, label_smoothing=cfg.label_smoothing,
+                          num_classes=num_classes) if cfg.mixup_alpha > 0 or cutmix_alpha > 0 else None
 
     def set_seed(self, seed):
         self.rng = np.random.default_rng(seed)
@@ -53,20 +48,19 @@ class Mixer:
     def __call__(self, images, labels):
         cfg = self.cfg
         if len(images) % 2:  # timm pairs image i with image N-1-i: an odd batch stays unmixed
-            return images, mixup_target(labels, self.num_classes, 1.0, cfg["label_smoothing"])
-        if cfg["vertical"] and cfg["cutmix_alpha"] > 0:
-            if self.rng.random() >= cfg["prob"]:
-                return images, mixup_target(labels, self.num_classes, 1.0, cfg["label_smoothing"])
-            if self.timm is None or self.rng.random() < cfg["switch_prob"]:
-                lam = vertical_cutmix(images, float(self.rng.beta(cfg["cutmix_alpha"], cfg["cutmix_alpha"])), self.rng)
-                return images, mixup_target(labels, self.num_classes, lam, cfg["label_smoothing"])
+            return images, mixup_target(labels, self.num_classes, 1.0, cfg.label_smoothing)
+        if cfg.vertical and cfg.cutmix_alpha > 0:
+            if self.rng.random() >= cfg.prob:
+                return images, mixup_target(labels, self.num_classes, 1.0, cfg.label_smoothing)
+            if self.timm is None or self.rng.random() < cfg.switch_prob:
+                lam = vertical_cutmix(images, float(self.rng.beta(cfg.cutmix_alpha, cfg.cutmix_alpha)), self.rng)
+                return images, mixup_target(labels, self.num_classes, lam, cfg.label_smoothing)
         return self.timm(images, labels)  # with vertical, timm does MixUp only, at prob 1 (drawn above)
 
 
 def build_mixer(cfg, loss_name, num_classes=NUM_CLASSES):
-    """None when train.mix mixes nothing; a Mixer otherwise."""
-    cfg = {**DEFAULTS, **(cfg or {})}
-    if cfg["mixup_alpha"] <= 0 and cfg["cutmix_alpha"] <= 0:
+    """None when train.mix (the TrainMix config) mixes nothing; a Mixer otherwise."""
+    if cfg.mixup_alpha <= 0 and cfg.cutmix_alpha <= 0:
         return None
     if loss_name == "ldam":
         raise ValueError("train.mix: CutMix/MixUp give soft targets, which train.loss ldam cannot use "

@@ -3,14 +3,13 @@
 Classes with fewer than min_count rows are over-sampled (their rows repeated, the extra ones drawn
 with replacement) up to min_count; classes with more than max_count rows are under-sampled
 (drawn without replacement) down to max_count. 0 turns either side off. Seeded: same seed, same rows.
+min_count <= max_count (when both are on) is params.yaml's rule, checked by check_params.
 """
 import numpy as np
 
 
 def resample_indices(labels, min_count=0, max_count=0, seed=0):
     """Indices into labels (sorted), each class brought into [min_count, max_count] rows."""
-    if min_count < 0 or max_count < 0 or (min_count and max_count and min_count > max_count):
-        raise ValueError(f"train.resample: need 0 <= min_count <= max_count (0 = off), got {min_count}, {max_count}")
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     keep = []

@@ -56,7 +56,7 @@ def trials_table(results, keys, train, max_t):
         cfg = trial_config(train, {k: config[k] for k in keys if k in config}, max_t)
         if result.error is not None:
             status = ERROR
-        elif ran_to_the_end(f1s, cfg["epochs"], cfg["patience"]):
+        elif ran_to_the_end(f1s, cfg.epochs, cfg.patience):
             status = TERMINATED
         else:
             status = STOPPED_EARLY
@@ -64,7 +64,7 @@ def trials_table(results, keys, train, max_t):
                      **{key: plain(config.get(key)) for key in keys},
                      "best_f1": max(f1s) if f1s else math.nan,
                      "best_epoch": f1s.index(max(f1s)) + 1 if f1s else 0,
-                     "epochs_run": len(f1s), "epochs_planned": cfg["epochs"], "status": status,
+                     "epochs_run": len(f1s), "epochs_planned": cfg.epochs, "status": status,
                      "node_ip": metrics.get("node_ip", ""),
                      "error": error_message(result.error) if result.error is not None else ""})
     return pd.DataFrame(rows)

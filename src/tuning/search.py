@@ -57,9 +57,9 @@ def make_searcher(domains, cfg, start=None):
     # The first n_initial_points configurations are drawn from the seeded random state alone; TPE
     # then also depends on the results, i.e. on which trials finished first.
     # start (src.tuning.space.default_point): params.yaml's own values, evaluated first.
-    searcher = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=cfg["seed"],
-                              n_initial_points=cfg["n_initial_points"], points_to_evaluate=[start] if start else None)
-    return ConcurrencyLimiter(searcher, max_concurrent=cfg["max_concurrent"])
+    searcher = HyperOptSearch(metric=METRIC, mode=MODE, random_state_seed=cfg.seed,
+                              n_initial_points=cfg.n_initial_points, points_to_evaluate=[start] if start else None)
+    return ConcurrencyLimiter(searcher, max_concurrent=cfg.max_concurrent)
 
 
 def trial_dirname(trial):
@@ -67,7 +67,7 @@ def trial_dirname(trial):
 
 
 def run_search(trainable, domains, cfg, experiment, start=None):
-    """Run (or with cfg['resume'] continue) the Ray experiment in folder `experiment` (the path
+    """Run (or with cfg.resume, the Tune config's continue) the Ray experiment in folder `experiment` (the path
     make_trainable got); returns the ResultGrid. start: a configuration tried first (make_searcher).
     The trials' scratch folder on this node is removed when the search ends, interrupted or not (its
     checkpoints are in the experiment)."""
@@ -82,7 +82,7 @@ def fit(trainable, domains, cfg, experiment, start):
     # at each one that snapshots are frequent. They are small here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     storage_path, name = experiment.parent, experiment.name
-    if cfg["resume"] and tune.Tuner.can_restore(experiment):
+    if cfg.resume and tune.Tuner.can_restore(experiment):
         print(f"tune: resuming the interrupted search in {experiment}", flush=True)
         for line in lost_checkpoints.recover(experiment):
             print(line, flush=True)
@@ -90,7 +90,7 @@ def fit(trainable, domains, cfg, experiment, start):
         tuner = tune.Tuner.restore(str(experiment), trainable=trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=False)
         return tuner.fit()
-    if cfg["resume"]:
+    if cfg.resume:
         print(f"tune: nothing to resume in {experiment}; starting a new search", flush=True)
     if experiment.exists():
         shutil.rmtree(experiment)  # a new search never mixes with an old one's trials
@@ -98,9 +98,9 @@ def fit(trainable, domains, cfg, experiment, start):
         trainable,
         param_space=domains,
         tune_config=tune.TuneConfig(
-            metric=METRIC, mode=MODE, num_samples=cfg["num_samples"], search_alg=make_searcher(domains, cfg, start),
-            scheduler=ASHAKeepingStart(start, time_attr="training_iteration", max_t=cfg["max_t"],
-                                       grace_period=cfg["grace_period"], reduction_factor=cfg["reduction_factor"]),
+            metric=METRIC, mode=MODE, num_samples=cfg.num_samples, search_alg=make_searcher(domains, cfg, start),
+            scheduler=ASHAKeepingStart(start, time_attr="training_iteration", max_t=cfg.max_t,
+                                       grace_period=cfg.grace_period, reduction_factor=cfg.reduction_factor),
             # Reusing a trial's worker for the next one saves a process start and torch import per trial.
             trial_dirname_creator=trial_dirname, reuse_actors=True),
         run_config=tune.RunConfig(

@@ -6,15 +6,13 @@
 
 A sampled configuration is a flat dict {"lr": 0.001, "loss.name": "focal"}; apply_overrides turns
 it into a full `train` block and as_params into the params.yaml form {"train": {"loss": {...}}}."""
-import copy
 import math
 import numbers
 
 import numpy as np
 
 from src.common.factory import pick
-from src.config.schema import required_keys
-
+from src.config.tree import thaw
 from src.tuning.wandb_log import settings as wandb_settings
 
 
@@ -65,37 +63,28 @@ def _largest(kind, args):
     return args[1] - 1 if kind == "randint" else args[1]
 
 
-TUNE_KEYS = required_keys("tune")
-
-
-def check_tune(cfg, train):
-    """The whole params.yaml `tune` block; returns its checked space."""
-    missing = [key for key in TUNE_KEYS if key not in cfg]
-    if missing:
-        raise ValueError(f"tune: missing key(s) {missing} in params.yaml (expected {list(TUNE_KEYS)})")
-    if not 1 <= cfg["grace_period"] <= cfg["max_t"]:
-        raise ValueError(f"tune: need 1 <= grace_period <= max_t, got {cfg['grace_period']} and {cfg['max_t']}")
-    if cfg["num_samples"] < 1 or cfg["max_concurrent"] < 1 or cfg["cpus_per_trial"] <= 0:
-        raise ValueError("tune: num_samples, max_concurrent and cpus_per_trial must be positive")
-    wandb_settings(cfg)  # a bad tune.wandb, or wandb on but not installed, fails before Ray starts too
-    return check_space(cfg["space"], train, cfg["max_t"])
+def check_tune(tune, train):
+    """The Tune and Train configs (src.config.tree: their keys, types and ranges are checked already);
+    returns the checked space."""
+    wandb_settings(tune)  # wandb on but not installed fails before Ray starts too
+    return check_space(thaw(tune.space), train, tune.max_t)
 
 
 def check_space(space, train, max_t):
     """tune.space (key -> {kind: [args]}) -> {key: (kind, args)}. Fails on the first bad entry, naming it.
 
-    train: the params.yaml `train` block the keys must exist in (a new leaf under a nested mapping,
-    like loss.gamma, is allowed). max_t: the epoch cap; sampled `epochs` may not exceed it."""
+    train: the Train config the keys must exist in (a new leaf under a nested mapping, like loss.gamma, is
+    allowed). max_t: the epoch cap; sampled `epochs` may not exceed it."""
     if not isinstance(space, dict) or not space:
         raise ValueError(f"tune.space: expected a mapping of train keys to {{kind: [args]}}, got {space!r}")
     from src.models.backbone_weights import pretrained_source  # timm: imported only when a space is checked
 
     checked = {}
     for key, entry in space.items():
-        _check_key(key, train)
+        _check_key(key, thaw(train))
         if key in ("model", "pretrained") and pretrained_source(train) != "none":
             raise ValueError(f"tune.space.{key}: the trials fine-tune the weights the weights stage fetched for "
-                             f"train.model ({train['model']}); sample {key} only with train.pretrained none")
+                             f"train.model ({train.model}); sample {key} only with train.pretrained none")
         if not isinstance(entry, dict) or len(entry) != 1:
             raise ValueError(f"tune.space.{key}: expected one {{kind: [args]}} with kind one of {sorted(KINDS)}, "
                              f"got {entry!r}")
@@ -159,9 +148,9 @@ def is_point(config, point):
 
 
 def apply_overrides(train, overrides):
-    """A copy of the train block with each (dotted) key set; whole floats become ints where the
-    original value is an int (quniform gives 32.0 for batch_size)."""
-    cfg = copy.deepcopy(train)
+    """The train block (a Train config or its plain form) as a plain dict with each (dotted) key set; whole
+    floats become ints where the original value is an int (quniform gives 32.0 for batch_size)."""
+    cfg = thaw(train)
     for key, value in overrides.items():
         *parents, leaf = key.split(".")
         node = cfg
@@ -192,7 +181,7 @@ def default_point(checked, train, max_t):
     """The train block's own value of every key of the space, when all lie inside it: the search's first
     trial, so that the best trial is never worse on the tuned fold than params.yaml as it stands. None when
     some value lies outside the space (the search then starts from HyperOpt's draws alone)."""
-    point = {}
+    point, train = {}, thaw(train)
     for key, (kind, args) in checked.items():
         node = train
         for part in key.split("."):

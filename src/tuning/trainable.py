@@ -2,6 +2,7 @@
 
 The crops arrive as arguments (tune.with_parameters puts them in Ray's object store), so a worker
 on another machine of a cluster needs no access to the repository's files."""
+import dataclasses
 import hashlib
 import shutil
 import tempfile
@@ -12,6 +13,7 @@ from ray import tune
 
 from src.common.atomic import atomic_path
 from src.common.device import use_device
+from src.config.params import train_config
 from src.training.loop import train_model
 from src.tuning.space import apply_overrides
 
@@ -19,11 +21,13 @@ CHECKPOINT_FILE = "last.pt"
 
 
 def trial_config(train, overrides, max_t):
-    """The trial's train block: overrides applied; epochs = max_t unless the space samples it."""
-    cfg = apply_overrides(train, overrides)
+    """The trial's Train config, built and checked as params.yaml's is (train_config): the train block
+    (plain data: the stage's, which crossed to the worker) with the sampled overrides applied; epochs =
+    max_t unless the space samples it."""
+    block = apply_overrides(train, overrides)
     if "epochs" not in overrides:
-        cfg["epochs"] = max_t
-    return cfg
+        block["epochs"] = max_t
+    return train_config(block, "tune trial")
 
 
 def trial_scratch(experiment):
@@ -55,7 +59,7 @@ def run_trial(config, train, data, seed, cpus, max_t, scratch, task="all", devic
     cfg = trial_config(train, config, max_t)
     Path(scratch).mkdir(parents=True, exist_ok=True)
     if data.get("backbone"):
-        cfg["pretrained"] = str(backbone_file(data["backbone"], scratch))
+        cfg = dataclasses.replace(cfg, pretrained=str(backbone_file(data["backbone"], scratch)))
     with tempfile.TemporaryDirectory(prefix="trial_", dir=scratch) as work:
         resume_path = Path(work) / CHECKPOINT_FILE
         checkpoint = tune.get_checkpoint()

@@ -1,7 +1,7 @@
 """Opt-in Weights & Biases logging of the tune trials, through Ray Tune's own WandbLoggerCallback.
 
     tune:
-      wandb: {project: "", group: ""}   # project "" (or no wandb key at all): off
+      wandb: {project: "", group: ""}   # project "" (the default): off
 
 On, every trial becomes one W&B run (run id = the trial id, grouped by `group`, or when empty by the
 experiment name "search") that logs each epoch's report (f1, val_loss, accuracy, train_loss, epoch)
@@ -18,34 +18,25 @@ import importlib
 import os
 from pathlib import Path
 
-from src.config.schema import defaults_of
-
-KEYS = tuple(defaults_of("tune.wandb"))  # ("project", "group")
 # Environment of this process -> wandb.init() argument of each trial's logging actor.
 FORWARDED_ENV = {"WANDB_MODE": "mode", "WANDB_ENTITY": "entity"}
 
 
-def settings(cfg):
-    """The params.yaml tune block -> {"project": .., "group": ..} when W&B logging is on, None when off.
+def settings(tune):
+    """The Tune config (src.config.tree) -> {"project": .., "group": ..} when W&B logging is on, None when off.
 
-    Fails naming tune.wandb on a malformed setting, or when it is on and wandb cannot be imported.
-    Imports wandb only when on, and never ray (cluster.connect() must run before ray is imported)."""
-    value = cfg.get("wandb")
-    if value is None:
-        return None
-    if (not isinstance(value, dict) or set(value) - set(KEYS)
-            or not all(isinstance(v, str) for v in value.values())):
-        raise ValueError(f"tune.wandb: expected {{project: NAME, group: NAME}} (strings; project \"\" is off), "
-                         f"got {value!r}")
-    if not value.get("project"):
+    Fails naming tune.wandb when it is on and wandb cannot be imported. Imports wandb only when on, and
+    never ray (cluster.connect() must run before ray is imported)."""
+    project, group = tune.wandb.project, tune.wandb.group
+    if not project:
         return None
     try:
         importlib.import_module("wandb")
     except ImportError as e:
-        raise RuntimeError(f"tune.wandb: W&B logging is on (project {value['project']!r}) but the wandb package "
+        raise RuntimeError(f"tune.wandb: W&B logging is on (project {project!r}) but the wandb package "
                            f"cannot be imported ({e}); install it with `pip install -r requirements.txt -c "
                            f"constraints.txt`, or set tune.wandb.project: \"\" to turn the logging off") from None
-    return {"project": value["project"], "group": value.get("group", "")}
+    return {"project": project, "group": group}
 
 
 def callbacks(cfg, storage_path):
