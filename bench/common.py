@@ -61,7 +61,7 @@ def train_crops(limit=None):
         labels = pd.read_csv(CROPS / "train.csv", usecols=["label"])["label"].to_numpy()
         source = "crops/train.npy (default sample)"
     else:
-        h, w = params().face_crop["size"]
+        h, w = params().face_crop.size
         crops, labels = random_crops(2100, h, w), random_labels(2100)
         source = "random uint8 (crops/train.npy absent)"
     limit = limit or len(crops)

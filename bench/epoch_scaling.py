@@ -15,7 +15,7 @@ PERSONS = (300, 1000, 2700)
 
 def run(quick):
     cfg = params().train
-    h, w = params().face_crop["size"]
+    h, w = params().face_crop.size
     device = resolve_device(params().device)[0]
     workers = resolve_workers(cfg.num_workers, device)
     steps, rounds = (1, 1) if quick else (2, 3)

@@ -13,7 +13,7 @@ from src.models.networks import build_model
 def eval_crops(limit):
     if (CROPS / "eval.npy").exists():
         return np.ascontiguousarray(np.load(CROPS / "eval.npy", mmap_mode="r")[:limit]), "crops/eval.npy (default sample)"
-    h, w = params().face_crop["size"]
+    h, w = params().face_crop.size
     return random_crops(limit, h, w), "random uint8 (crops/eval.npy absent)"
 
 

@@ -53,7 +53,7 @@ def child(path, steps, val_limit):
 def run(quick):
     import psutil
 
-    h, w = params().face_crop["size"]
+    h, w = params().face_crop.size
     steps, val_limit = (2, 64) if quick else (15, 256)
     with tempfile.TemporaryDirectory(prefix="bench_mem_", dir="/tmp") as tmp:
         path = f"{tmp}/crops.npy"
