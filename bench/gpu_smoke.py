@@ -27,6 +27,7 @@ import torch
 from bench.common import REPO, TrainStep, interleaved, median, random_crops, random_labels, ready_batches, sync
 from src.common.device import resolve_workers
 from src.config.params import read_params_file, train_config
+from src.config.tree import nest
 from tests.helpers.workspace import make_sample, make_workspace, merge, run
 
 # The configuration README.md gives for one GPU and the real data (tests/test_bench.py keeps them equal).
@@ -42,17 +43,6 @@ GPU_SIZES = {"persons": 60, "eval_persons": 20, "images": 18_900, "workers": Non
 DRY_SIZES = {"persons": 12, "eval_persons": 3, "images": 256, "workers": 2, "ceiling_steps": 2}
 
 
-def nested(flat):
-    out = {}
-    for key, value in flat.items():
-        *parents, leaf = key.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
-
-
 def dvc_line(config):
     """The `dvc exp run -S ...` line of a flat configuration, as the README prints it."""
     def show(value):
@@ -63,7 +53,7 @@ def dvc_line(config):
 def run_pipeline(config, sizes):
     """`dvc repro evaluate` in a throwaway workspace; -> figures and the stages' `device:` lines."""
     with tempfile.TemporaryDirectory(prefix="gpu_smoke_") as root:
-        ws = make_workspace(Path(root) / "repo", nested(config))
+        ws = make_workspace(Path(root) / "repo", nest(config))
         make_sample(ws, persons=sizes["persons"], eval_persons=sizes["eval_persons"])
         started = time.time()
         log = run(["dvc", "repro", "evaluate"], ws)
@@ -126,7 +116,7 @@ def main(argv=None):
           f"dvc repro evaluate {pipeline['seconds']} s, CV macro F1 {pipeline['cv_f1']:.4f}, eval {pipeline['eval_f1']:.4f}")
     print("\n".join(f"gpu_smoke: stage {line}" for line in devices) or "gpu_smoke: no stage printed a 'device:' line")
 
-    cfg = train_config(merge(read_params_file(REPO / "params.yaml"), nested(loop_config))["train"])
+    cfg = train_config(merge(read_params_file(REPO / "params.yaml"), nest(loop_config))["train"])
     size = loop_config["face_crop.size"]
     loop = measure_train_loop(cfg, size, sizes, device)
     print(f"gpu_smoke: train loop {cfg.model} {size[0]}x{size[1]}, batch {cfg.batch_size}, {loop['workers']} "

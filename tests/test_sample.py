@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from src.labels.classes import MASK_BY_STEM, encode_class
 from src.sample.layout import eval_image_names
@@ -74,7 +74,7 @@ def test_quirks_present(sample):
     assert any(p.suffix == ".png" for p in files) and any(p.suffix == ".jpeg" for p in files)
     apple = [p for p in files if p.name.startswith("._")]
     assert apple and all(p.stat().st_size == 4096 for p in apple)
-    with pytest.raises(Exception):
+    with pytest.raises(UnidentifiedImageError):  # an AppleDouble file is no image
         Image.open(apple[0])
     assert sum(r[0].endswith("-1") for r in rows) == 1
     ages_by_id = {}

@@ -49,16 +49,21 @@ def thaw(value):
     return value
 
 
-def _schema_tree():
-    """{"seed": "seed", "train": {"lr": "train.lr", "mix": {...}}, ...}: SCHEMA's keys as a tree."""
+def nest(flat):
+    """{"a.b": 1, "a.c": 2} -> {"a": {"b": 1, "c": 2}}: dotted keys as a tree."""
     tree = {}
-    for key in SCHEMA:
+    for key, value in flat.items():
         *parents, leaf = key.split(".")
         node = tree
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = key
+        node[leaf] = value
     return tree
+
+
+def _schema_tree():
+    """{"seed": "seed", "train": {"lr": "train.lr", "mix": {...}}, ...}: SCHEMA's keys as a tree."""
+    return nest({key: key for key in SCHEMA})
 
 
 def _class_name(prefix):
