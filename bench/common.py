@@ -1,5 +1,6 @@
 """What the measurements share: interleaved timing, the train params, crop arrays, the training step."""
 import dataclasses
+import functools
 import itertools
 import statistics
 import time
@@ -21,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 CROPS = REPO / "crops"
 
 
+@functools.cache  # read and checked once per bench run: Params is read-only
 def params():
     return load_checked_params(REPO / "params.yaml")
 
